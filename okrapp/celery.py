@@ -1,0 +1,19 @@
+import os
+
+from celery import Celery
+from celery.schedules import crontab
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "okrapp.settings")
+
+app = Celery("okrapp")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+# Per-member timing lives in our tables; beat only wakes the dispatchers (STYLE.md c.7). Run exactly one beat.
+app.conf.beat_schedule = {
+    "checkins-dispatch-due-nudges": {
+        "task": "checkins.dispatch_due_nudges",
+        "schedule": crontab(minute="*/5"),
+        "options": {"expires": 4 * 60},
+    },
+}

@@ -1,0 +1,23 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
+
+from accounts import views as accounts_views
+from okrapp import views
+
+urlpatterns = [
+    path("", accounts_views.home, name="home"),
+    path("healthz", views.healthz, name="healthz"),
+    path("dev/outbox/", views.dev_outbox, name="dev_outbox"),
+    path("admin/", admin.site.urls),
+    path("accounts/", include("allauth.urls")),
+    path("orgs/new/", accounts_views.organization_create, name="organization_create"),
+    path("invitations/<str:token>/", accounts_views.invitation_accept, name="invitation_accept"),
+    path("o/<slug:org_slug>/", include("accounts.urls")),
+    path("api/v1/o/<slug:org_slug>/", include("okrapp.api.urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-docs"),
+]
+
+handler403 = "okrapp.errors.permission_denied"
+handler404 = "okrapp.errors.page_not_found"

@@ -1,0 +1,54 @@
+"""Site-wide views: health check and the dev outbox."""
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.migrations.executor import MigrationExecutor
+from django.http import Http404, JsonResponse
+from django.shortcuts import render
+from django.views.decorators.cache import never_cache
+
+from accounts.models import OutboxMessage
+
+
+def _check_database() -> tuple[bool, str]:
+    try:
+        with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
+            cursor.execute("SELECT 1")
+        return True, "ok"
+    except Exception as exc:  # any failure is "not healthy", reported rather than raised
+        return False, type(exc).__name__
+
+
+def _check_redis() -> tuple[bool, str]:
+    try:
+        cache.set("healthz", "1", 5)
+        return cache.get("healthz") == "1", "ok"
+    except Exception as exc:
+        return False, type(exc).__name__
+
+
+def _check_migrations() -> tuple[bool, str]:
+    try:
+        connection = connections[DEFAULT_DB_ALIAS]
+        executor = MigrationExecutor(connection)
+        plan = executor.migration_plan(executor.loader.graph.leaf_nodes())
+        return not plan, "ok" if not plan else f"{len(plan)} pending"
+    except Exception as exc:
+        return False, type(exc).__name__
+
+
+@never_cache
+def healthz(request):
+    """JSON status of the database, Redis and migrations; 503 when any fails (for load balancers)."""
+    checks = {"database": _check_database(), "redis": _check_redis(), "migrations": _check_migrations()}
+    healthy = all(ok for ok, _ in checks.values())
+    body = {"status": "ok" if healthy else "fail", **{name: detail for name, (_, detail) in checks.items()}}
+    return JsonResponse(body, status=200 if healthy else 503)
+
+
+def dev_outbox(request):
+    """Every email the dev backend sent, newest first (make run and browser tests only)."""
+    if not settings.DEV_OUTBOX_ENABLED:
+        raise Http404
+    return render(request, "okrapp/outbox.html", {"messages_sent": OutboxMessage.objects.all()[:50]})
