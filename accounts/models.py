@@ -97,6 +97,13 @@ class Organization(models.Model):
     fiscal_year_start_month = models.PositiveSmallIntegerField(default=1)
     # Tunable thresholds for health signals (DESIGN.md §3); missing keys take the documented defaults.
     signal_settings = models.JSONField(default=dict, blank=True)
+    # Nudge pipeline settings (checkins/nudges.py; edited on the org's check-in settings page).
+    reminders_enabled = models.BooleanField(default=True, help_text="Send one reminder ~2 days after the nudge.")
+    slack_webhook_url = models.URLField(max_length=300, blank=True)
+    digest_weekday = models.PositiveSmallIntegerField(choices=Weekday.choices, default=Weekday.MONDAY)
+    digest_hour = models.PositiveSmallIntegerField(default=8, help_text="Local hour, 0-23.")
+    # Compare-and-set key for the weekly leader digest: the local week it was last sent for.
+    last_digest_week = models.DateField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -163,6 +170,8 @@ class Team(TenantModel):
     parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="children")
     lead = models.ForeignKey(Membership, null=True, blank=True, on_delete=models.SET_NULL, related_name="led_teams")
     members = models.ManyToManyField(Membership, through="TeamMember", related_name="teams", blank=True)
+    # Optional Slack incoming webhook for this team's nudges and digest (else the org's).
+    slack_webhook_url = models.URLField(max_length=300, blank=True)
 
     class Meta:
         ordering = ["name"]
@@ -202,9 +211,14 @@ class Invitation(TenantModel):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     revoked_at = models.DateTimeField(null=True, blank=True)
+    # Stamped by the send task: a redelivered task message finds it set and does not email twice.
+    email_sent_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"Invitation for {self.email}"
 
     @property
     def is_pending(self) -> bool:

@@ -2,6 +2,7 @@
 
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 
 from accounts.models import ApiToken, AuditEvent, Invitation, Membership, Organization, Role, Team, User
 
@@ -15,7 +16,11 @@ def memberships_of(user: User) -> Q:
 
 
 def membership_list(*, org: Organization, include_inactive: bool = True) -> QuerySet[Membership]:
-    qs = Membership.objects.for_org(org).select_related("user", "manager__user").order_by("-is_active", "user__email")
+    qs = (
+        Membership.objects.for_org(org)
+        .select_related("user", "organization", "manager__user")
+        .order_by("-is_active", "user__email")
+    )
     return qs if include_inactive else qs.filter(is_active=True)
 
 
@@ -38,6 +43,11 @@ def team_get(*, org: Organization, public_id) -> Team:
 
 def invitation_list(*, org: Organization) -> QuerySet[Invitation]:
     return Invitation.objects.for_org(org).select_related("invited_by__user", "accepted_by")
+
+
+def invitation_list_pending(*, org: Organization) -> QuerySet[Invitation]:
+    """Invitations that can still be accepted (not used, withdrawn or expired)."""
+    return invitation_list(org=org).filter(accepted_at=None, revoked_at=None, expires_at__gt=timezone.now())
 
 
 def invitation_get(*, org: Organization, public_id) -> Invitation:

@@ -1,11 +1,13 @@
 """Writes for organizations, memberships, teams, invitations and API tokens (keyword-only, audited)."""
 
+import secrets
 from datetime import timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -13,6 +15,7 @@ from django.utils.text import slugify
 
 from accounts.audit import audit_record
 from accounts.models import ApiToken, Invitation, Membership, Organization, Role, Team, TeamMember, User
+from accounts.tasks import send_invitation_email as send_invitation_email_task
 from accounts.tokens import hash_secret, new_secret, secrets_match
 
 INVITATION_LIFETIME = timedelta(days=7)
@@ -45,8 +48,25 @@ def organization_create(*, user: User, name: str, timezone_name: str = "UTC", ip
 
 
 # --- Memberships --------------------------------------------------------------------------------------------------
-def _owner_count(org: Organization) -> int:
-    return Membership.objects.for_org(org).filter(role=Role.OWNER, is_active=True).count()
+def _lock_owners_and_refresh(*memberships: Membership) -> None:
+    """Lock the org's OWNER rows and the given rows (target and actor), then re-read their role and status.
+
+    Two concurrent demotions (or deactivations) of two different owners would otherwise each see "another owner is
+    left" and together remove the last one. The second transaction waits here and then counts what the first did;
+    the actor is re-read too, so a role lost a moment ago cannot still be used.
+    """
+    org_id = memberships[0].organization_id
+    rows = Membership.objects.for_org(org_id).filter(Q(role=Role.OWNER) | Q(pk__in=[m.pk for m in memberships]))
+    list(rows.order_by("pk").select_for_update().values_list("pk", flat=True))
+    for m in memberships:
+        m.refresh_from_db(fields=["role", "is_active"])
+
+
+def _is_last_active_owner(membership: Membership) -> bool:
+    if membership.role != Role.OWNER or not membership.is_active:
+        return False
+    others = Membership.objects.for_org(membership.organization).filter(role=Role.OWNER, is_active=True)
+    return not others.exclude(pk=membership.pk).exists()
 
 
 @transaction.atomic
@@ -56,13 +76,12 @@ def membership_change_role(
     """Change a member's role. Only an OWNER grants or removes OWNER; the last OWNER always stays one."""
     assert membership.organization_id == actor.organization_id
     role = Role(role)
+    _lock_owners_and_refresh(membership, actor)
     if membership.role == role:
         return membership
     if Role.OWNER in (role, membership.role) and actor.role < Role.OWNER:
         raise ValidationError({"role": "Only an owner can grant or remove the owner role."})
-    # Lock the org's owners so two concurrent demotions cannot both pass the last-owner check.
-    list(Membership.objects.for_org(membership.organization).filter(role=Role.OWNER).select_for_update())
-    if membership.role == Role.OWNER and _owner_count(membership.organization) <= 1:
+    if _is_last_active_owner(membership):
         raise ValidationError({"role": "The last owner cannot be demoted. Make someone else an owner first."})
     old = membership.role
     membership.role = role
@@ -80,13 +99,15 @@ def membership_change_role(
 
 @transaction.atomic
 def membership_deactivate(*, actor: Membership, membership: Membership, ip: str | None = None) -> Membership:
-    """Remove a member's access (the row stays, so their OKRs keep an owner)."""
+    """Remove a member's access (the row stays, so their OKRs keep an owner) and revoke their API tokens."""
     assert membership.organization_id == actor.organization_id
+    _lock_owners_and_refresh(membership, actor)
+    if not membership.is_active:
+        return membership
     if membership.role == Role.OWNER and actor.role < Role.OWNER:
         raise ValidationError({"membership": "Only an owner can deactivate another owner."})
-    list(Membership.objects.for_org(membership.organization).filter(role=Role.OWNER).select_for_update())
-    if membership.role == Role.OWNER and _owner_count(membership.organization) <= 1:
-        raise ValidationError({"membership": "The last owner cannot be removed."})
+    if _is_last_active_owner(membership):
+        raise ValidationError({"membership": "The last owner cannot be removed. Make someone else an owner first."})
     membership.is_active = False
     membership.save(update_fields=["is_active", "updated_at"])
     ApiToken.objects.for_org(membership.organization).filter(membership=membership, revoked_at=None).update(
@@ -105,7 +126,13 @@ def membership_deactivate(*, actor: Membership, membership: Membership, ip: str 
 
 @transaction.atomic
 def membership_reactivate(*, actor: Membership, membership: Membership, ip: str | None = None) -> Membership:
+    """Give a deactivated member their access back, with the role they had."""
     assert membership.organization_id == actor.organization_id
+    if membership.role == Role.OWNER and actor.role < Role.OWNER:
+        # Otherwise an ADMIN could hand out owner access, which only owners may grant.
+        raise ValidationError({"membership": "Only an owner can reactivate an owner."})
+    if membership.is_active:
+        return membership
     membership.is_active = True
     membership.save(update_fields=["is_active", "updated_at"])
     audit_record(org=membership.organization, actor=actor.user, verb="membership.reactivated", target=membership, ip=ip)
@@ -121,6 +148,11 @@ def membership_update_preferences(*, membership: Membership, **fields) -> Member
         setattr(membership, key, value)
     membership.full_clean(exclude=["user", "organization", "manager"])
     membership.save(update_fields=[*fields.keys(), "updated_at"])
+    if {"timezone", "checkin_weekday", "checkin_hour"} & fields.keys():
+        # Timing changed: recompute the next nudge now (checkins/schedule.py), not after the old slot fires.
+        from checkins.schedule import membership_reschedule
+
+        membership_reschedule(membership=membership)
     return membership
 
 
@@ -151,23 +183,51 @@ def invitation_send(*, actor: Membership, email: str, role: int, ip: str | None 
         invited_by=actor,
         expires_at=timezone.now() + INVITATION_LIFETIME,
     )
-    context = {
-        "org": org,
-        "inviter": actor.user,
-        "url": invitation_url(token=token),
-        "role": Role(role).label,
-    }
-    transaction.on_commit(
-        lambda: send_mail(
-            subject=f"{actor.user.display_name} invited you to {org.name} on okrapp",
+    # The worker emails it after commit (a rolled-back invitation never sends). The token rides along because only
+    # its hash is stored; see accounts.tasks.
+    send_invitation_email_task.delay_on_commit(org.id, invitation.id, token)
+    audit_record(org=org, actor=actor.user, verb="invitation.sent", target=invitation, diff={"email": email}, ip=ip)
+    return invitation, token
+
+
+def invitation_send_email(*, org_id: int, invitation_id: int, token: str) -> bool:
+    """Email the invitation link once; True when a mail went out.
+
+    Quietly sends nothing when the invitation is gone, no longer pending, already emailed or the token does not
+    match. The row stays locked while the mail is handed to the backend, so a redelivered task waits and then sees
+    `email_sent_at`. A crash between sending and commit can still send twice (at-least-once, fine for an invite).
+    """
+    with transaction.atomic():
+        invitation = (
+            Invitation.objects.for_org(org_id)
+            .select_for_update(of=("self",))
+            .select_related("organization", "invited_by__user")
+            .filter(pk=invitation_id)
+            .first()
+        )
+        if invitation is None or invitation.email_sent_at is not None or not invitation.is_pending:
+            return False
+        if not secrets_match(token, invitation.token_hash):
+            return False
+        org = invitation.organization
+        inviter = invitation.invited_by.user if invitation.invited_by else None
+        context = {
+            "org": org,
+            "inviter": inviter,
+            "url": invitation_url(token=token),
+            "role": Role(invitation.role).label,
+        }
+        inviter_name = inviter.display_name if inviter else "Someone"
+        send_mail(
+            subject=f"{inviter_name} invited you to {org.name} on okrapp",
             message=render_to_string("accounts/email/invitation.txt", context),
             html_message=render_to_string("accounts/email/invitation.html", context),
             from_email=None,
-            recipient_list=[email],
+            recipient_list=[invitation.email],
         )
-    )
-    audit_record(org=org, actor=actor.user, verb="invitation.sent", target=invitation, diff={"email": email}, ip=ip)
-    return invitation, token
+        invitation.email_sent_at = timezone.now()
+        invitation.save(update_fields=["email_sent_at", "updated_at"])
+    return True
 
 
 def invitation_get_by_token(*, token: str) -> Invitation | None:
@@ -280,7 +340,8 @@ def api_token_create(*, actor: Membership, name: str, ip: str | None = None) -> 
     name = name.strip()
     if not name:
         raise ValidationError({"name": "Give the token a name so you recognise it later."})
-    prefix = new_secret(6)[:8]
+    # Hex, so the prefix never contains the '_' that separates it from the secret part.
+    prefix = secrets.token_hex(4)
     secret = f"{API_TOKEN_PREFIX}{prefix}_{new_secret(30)}"
     token = ApiToken.objects.create(
         organization=actor.organization,

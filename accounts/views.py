@@ -62,6 +62,8 @@ def invitation_accept(request, token: str):
         request.session.pop(PENDING_INVITATION_SESSION_KEY, None)
         messages.success(request, f"Welcome to {membership.organization.name}!")
         return redirect("accounts:dashboard", membership.organization.slug)
+    # The user has arrived: `home` stops sending them here, whether they accept or walk away.
+    request.session.pop(PENDING_INVITATION_SESSION_KEY, None)
     email_matches = invitation.email.lower() == request.user.email.lower()
     return render(
         request, "accounts/invitation_accept.html", {"invitation": invitation, "email_matches": email_matches}
@@ -84,7 +86,7 @@ def members(request):
     invite_form = InvitationForm(actor=actor)
     context = {
         "memberships": selectors.membership_list(org=org),
-        "invitations": [i for i in selectors.invitation_list(org=org)[:50] if i.is_pending],
+        "invitations": selectors.invitation_list_pending(org=org)[:50],
         "invite_form": invite_form,
         "roles": Role.choices,
         "can_manage": actor.role >= Role.ADMIN,
@@ -114,7 +116,7 @@ def invitation_create(request):
         return render(request, "accounts/_invite_form.html", {"invite_form": form}, status=status)
     context = {
         "memberships": selectors.membership_list(org=org),
-        "invitations": [i for i in selectors.invitation_list(org=org)[:50] if i.is_pending],
+        "invitations": selectors.invitation_list_pending(org=org)[:50],
         "invite_form": form,
         "roles": Role.choices,
         "can_manage": True,
@@ -300,11 +302,21 @@ def home(request):
     """Send a signed-in user to their last organization (or to create their first one)."""
     if not request.user.is_authenticated:
         return redirect("account_login")
+    pending = request.session.get(PENDING_INVITATION_SESSION_KEY)
+    if pending:  # an invitation opened before sign-up/login (and email verification) comes first
+        return redirect("invitation_accept", pending)
     orgs = selectors.user_organizations(user=request.user)
     last = request.session.get(LAST_ORG_SESSION_KEY)
     slugs = list(orgs.values_list("slug", flat=True))
     if last in slugs:
-        return redirect("accounts:dashboard", last)
+        return redirect(_landing_view(request.user, last), last)
     if slugs:
-        return redirect("accounts:dashboard", slugs[0])
+        return redirect(_landing_view(request.user, slugs[0]), slugs[0])
     return redirect("organization_create")
+
+
+def _landing_view(user, slug: str) -> str:
+    """Members who own active KRs land on My week (issue 4: the weekly habit comes first); others on the dashboard."""
+    from checkins.selectors import landing_view_name  # checkins imports accounts; import here to avoid a cycle
+
+    return landing_view_name(user=user, org_slug=slug)

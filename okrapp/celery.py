@@ -16,4 +16,10 @@ app.conf.beat_schedule = {
         "schedule": crontab(minute="*/5"),
         "options": {"expires": 4 * 60},
     },
+    # Hourly: each org whose local digest day/hour it is gets its weekly leader digest (compare-and-set, once).
+    "checkins-send-digests": {
+        "task": "checkins.send_digests",
+        "schedule": crontab(minute=7),
+        "options": {"expires": 50 * 60},
+    },
 }

@@ -50,6 +50,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "okrapp.middleware.OrgMembershipMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -203,6 +204,17 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # Several models have a "status"/"kind"/"level" choice set; name each enum after its model.
+    "ENUM_NAME_OVERRIDES": {
+        "CycleStatusEnum": "objectives.models.Cycle.Status",
+        "CycleKindEnum": "objectives.models.Cycle.Kind",
+        "ObjectiveStatusEnum": "objectives.models.Objective.Status",
+        "ObjectiveLevelEnum": "objectives.models.Objective.Level",
+        "KeyResultStatusEnum": "objectives.models.KeyResult.Status",
+        "KeyResultKindEnum": "objectives.models.KeyResult.Kind",
+        "InitiativeStatusEnum": "initiatives.models.Initiative.Status",
+        "SignalLevelEnum": "objectives.api.serializers.SIGNAL_LEVELS",
+    },
 }
 
 # --- Celery -----------------------------------------------------------------------------------------------------

@@ -37,11 +37,14 @@ def org_member_required(view=None, *, min_role: Role = Role.VIEWER):
         def wrapper(request, org_slug: str, *args, **kwargs):
             if not request.user.is_authenticated:
                 return redirect_to_login(request.get_full_path())
-            membership = resolve_membership(request.user, org_slug)
+            membership = getattr(request, "resolved_membership", None)  # okrapp.middleware.OrgMembershipMiddleware
+            if membership is None or membership.organization.slug != org_slug:
+                membership = resolve_membership(request.user, org_slug)
             if membership.role < min_role:
                 raise PermissionDenied(f"This page needs the {Role(min_role).label} role.")
             request.organization, request.membership = membership.organization, membership
-            request.session[LAST_ORG_SESSION_KEY] = org_slug
+            if request.session.get(LAST_ORG_SESSION_KEY) != org_slug:  # no session write on every page view
+                request.session[LAST_ORG_SESSION_KEY] = org_slug
             return view_func(request, *args, **kwargs)
 
         return wrapper

@@ -3,6 +3,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
 
 from accounts import views as accounts_views
+from checkins import nudge_views
 from okrapp import views
 
 urlpatterns = [
@@ -13,7 +14,13 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("orgs/new/", accounts_views.organization_create, name="organization_create"),
     path("invitations/<str:token>/", accounts_views.invitation_accept, name="invitation_accept"),
+    # One-step check-in from a nudge email: no org in the URL, the signed token carries member, org and week.
+    path("checkin/<str:token>/", nudge_views.nudge_checkin, name="nudge_checkin"),
     path("o/<slug:org_slug>/", include("accounts.urls")),
+    path("o/<slug:org_slug>/", include("objectives.urls")),
+    path("o/<slug:org_slug>/", include("initiatives.urls")),
+    path("o/<slug:org_slug>/", include("checkins.urls")),
+    path("o/<slug:org_slug>/", include("checkins.nudge_urls")),  # namespace "nudges" (org check-in settings)
     path("api/v1/o/<slug:org_slug>/", include("okrapp.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-docs"),

@@ -2,7 +2,7 @@
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import DEFAULT_DB_ALIAS, connections
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.db.migrations.executor import MigrationExecutor
 from django.http import Http404, JsonResponse
 from django.shortcuts import render
@@ -39,6 +39,7 @@ def _check_migrations() -> tuple[bool, str]:
 
 
 @never_cache
+@transaction.non_atomic_requests  # with ATOMIC_REQUESTS a dead database would fail before the check could report it
 def healthz(request):
     """JSON status of the database, Redis and migrations; 503 when any fails (for load balancers)."""
     checks = {"database": _check_database(), "redis": _check_redis(), "migrations": _check_migrations()}
@@ -51,4 +52,5 @@ def dev_outbox(request):
     """Every email the dev backend sent, newest first (make run and browser tests only)."""
     if not settings.DEV_OUTBOX_ENABLED:
         raise Http404
-    return render(request, "okrapp/outbox.html", {"messages_sent": OutboxMessage.objects.all()[:50]})
+    messages_sent = OutboxMessage.objects.all()[:50]  # tenancy: system (dev-only mail copies, no tenant data)
+    return render(request, "okrapp/outbox.html", {"messages_sent": messages_sent})

@@ -1,5 +1,8 @@
 """All API routes under /api/v1/o/<org_slug>/; each app contributes its router's urls."""
 
 from accounts.api.urls import urlpatterns as accounts_urls
+from checkins.api.urls import urlpatterns as checkins_urls
+from initiatives.api.urls import urlpatterns as initiatives_urls
+from objectives.api.urls import urlpatterns as objectives_urls
 
-urlpatterns = [*accounts_urls]
+urlpatterns = [*accounts_urls, *checkins_urls, *objectives_urls, *initiatives_urls]

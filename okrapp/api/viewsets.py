@@ -23,6 +23,8 @@ class HasOrgRole(BasePermission):
 class OrgScopedViewSet(viewsets.GenericViewSet):
     permission_classes = [IsAuthenticated, HasOrgRole]
     lookup_field = "public_id"
+    # Public ids are UUIDs: anything else is "no such object" (404) at routing, not a failed cast further down.
+    lookup_value_regex = "[0-9a-fA-F-]{36}"
     model = None
     required_roles: dict = {}  # e.g. {"list": Role.VIEWER, "create": Role.MEMBER}
 
@@ -35,6 +37,8 @@ class OrgScopedViewSet(viewsets.GenericViewSet):
             raise TypeError(f"{cls.__name__}: override scope_queryset(), not get_queryset()")
 
     def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # drf-spectacular introspection: no request org
+            return self.model.objects.none()
         return self.scope_queryset(self.model.objects.for_org(self.request.organization))
 
     def scope_queryset(self, qs):

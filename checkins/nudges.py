@@ -1,0 +1,437 @@
+"""The weekly nudge pipeline: dispatcher (claims due members), batch sender (receipt first, one SMTP connection).
+
+Guarantees (DESIGN.md §6, STYLE.md c.7):
+- A member is claimed by exactly one dispatcher run: compare-and-set on `Membership.next_nudge_at`
+  (UPDATE … WHERE next_nudge_at = <old>), in bulk, so two beats or a re-run claim nothing twice.
+- The claim and the (membership, week, kind) receipt rows are written in ONE transaction: the receipt table is our
+  outbox. Batches of receipt ids are published on commit; if that publish is lost (process killed between commit
+  and publish, broker hiccup, worker killed with the message unacked), the sweeper in the next dispatcher run
+  re-enqueues receipts still unsent after RESEND_AFTER. Nothing is lost.
+- The sender locks each receipt (SELECT … FOR UPDATE SKIP LOCKED, sent_at IS NULL), stamps sent_at in the same
+  transaction *before* handing the message to SMTP, and commits right after the server's 250. A redelivered or
+  swept batch skips stamped receipts; a concurrent duplicate task skips locked ones; a failed send rolls back.
+  At-least-once window: a crash after the SMTP server accepted the DATA but before our COMMIT reached PostgreSQL
+  (microseconds: the 250 reply and one COMMIT write) sends that one message again. Every nudge carries a stable
+  Message-ID derived from its receipt, so such a copy is recognisably the same message.
+- `channels` on a stamped receipt says what happened: ["email", "slack"…] sent; [] skipped by rule (no active KR or
+  everything already checked in); ["email_refused"] the server refused the address (not retried).
+"""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives, get_connection
+from django.db import connection, transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.models import Membership, Organization, TeamMember
+from checkins import schedule
+from checkins.links import nudge_link_token
+from checkins.models import CheckIn, CheckinNudge
+from objectives.models import KeyResult
+from objectives.progress import format_value
+
+logger = logging.getLogger(__name__)
+
+BATCH_SIZE = 500  # receipt ids per send task (DESIGN.md §10: fan out in batches, one SMTP connection per batch)
+CLAIM_CHUNK = 5000  # due members claimed per transaction
+STALE_SLOT_GRACE = timedelta(hours=36)  # a slot missed by longer (dispatcher down) is re-scheduled, not sent late
+REMINDER_AFTER = timedelta(days=2)
+REMINDER_WINDOW = timedelta(days=1)  # reminders are created for nudges sent between 3 and 2 days ago
+RESEND_AFTER = timedelta(minutes=10)  # > task hard time limit (120 s): an unsent receipt this old has no live task
+RESEND_WINDOW = timedelta(days=2)  # give up re-sending receipts older than this
+
+
+# --- Dispatcher -----------------------------------------------------------------------------------------------------
+@dataclass
+class DispatchResult:
+    scheduled: int = 0  # members who had no next_nudge_at yet
+    claimed: int = 0
+    receipts: int = 0  # new nudge receipts (claimed minus stale slots and receipts that already existed)
+    reminders: int = 0
+    swept: int = 0
+    batches: list[list[int]] = field(default_factory=list)
+
+
+def _enqueue(batches: list[list[int]], ids: list[int]) -> None:
+    from checkins.tasks import send_nudge_batch
+
+    for i in range(0, len(ids), BATCH_SIZE):
+        chunk = ids[i : i + BATCH_SIZE]
+        batches.append(chunk)
+        send_nudge_batch.delay_on_commit(chunk)
+
+
+_DUE_SQL = """
+    SELECT m.id, m.next_nudge_at, m.timezone, m.checkin_weekday, m.checkin_hour,
+           o.timezone, o.checkin_weekday, o.checkin_hour, m.organization_id
+    FROM accounts_membership m JOIN accounts_organization o ON o.id = m.organization_id
+    WHERE m.is_active AND m.next_nudge_at <= %s
+    ORDER BY m.next_nudge_at, m.id
+    LIMIT %s
+"""
+_CLAIM_SQL = """
+    UPDATE accounts_membership AS m SET next_nudge_at = v.new_at
+    FROM unnest(%s::bigint[], %s::timestamptz[], %s::timestamptz[]) AS v(id, old_at, new_at)
+    WHERE m.id = v.id AND m.next_nudge_at = v.old_at AND m.is_active
+    RETURNING m.id
+"""
+_RECEIPT_SQL = """
+    INSERT INTO checkins_checkinnudge
+        (organization_id, public_id, created_at, updated_at, membership_id, week_start, kind, channels)
+    SELECT v.org_id, gen_random_uuid(), %s, %s, v.id, v.week, %s, '[]'::jsonb
+    FROM unnest(%s::bigint[], %s::bigint[], %s::date[]) AS v(id, org_id, week)
+    ON CONFLICT (membership_id, week_start, kind) DO NOTHING
+    RETURNING id
+"""
+
+
+def _claim_chunk(*, now: datetime, result: DispatchResult) -> int:
+    """Claim up to CLAIM_CHUNK due members and write their receipts, in one transaction. Returns rows seen."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(_DUE_SQL, [now, CLAIM_CHUNK])
+        rows = cursor.fetchall()
+        if not rows:
+            return 0
+        slots: dict[tuple, datetime] = {}
+        ids, olds, news, info = [], [], [], {}
+        for pk, old_at, *timing_cols, org_id in rows:
+            wd, hr, tz = schedule.timing_from_row(*timing_cols)
+            key = (wd, hr, tz)
+            if key not in slots:
+                slots[key] = schedule.next_nudge_at(after=now, weekday=wd, hour=hr, tz=tz)
+            ids.append(pk)
+            olds.append(old_at)
+            news.append(slots[key])
+            # The week is the one of the slot that fell due, not of "now": a late run still nudges for that week.
+            stale = old_at < now - STALE_SLOT_GRACE
+            info[pk] = (org_id, None if stale else schedule.week_start_for(moment=old_at, tz=tz))
+        cursor.execute(_CLAIM_SQL, [ids, olds, news])
+        claimed = [r[0] for r in cursor.fetchall()]
+        result.claimed += len(claimed)
+        todo = [pk for pk in claimed if info[pk][1] is not None]
+        if todo:
+            cursor.execute(
+                _RECEIPT_SQL,
+                [
+                    now,
+                    now,
+                    CheckinNudge.Kind.NUDGE,
+                    todo,
+                    [info[pk][0] for pk in todo],
+                    [info[pk][1] for pk in todo],
+                ],
+            )
+            receipt_ids = sorted(r[0] for r in cursor.fetchall())
+            result.receipts += len(receipt_ids)
+            _enqueue(result.batches, receipt_ids)
+        return len(rows)
+
+
+_REMINDER_SQL = """
+    INSERT INTO checkins_checkinnudge
+        (organization_id, public_id, created_at, updated_at, membership_id, week_start, kind, channels)
+    SELECT n.organization_id, gen_random_uuid(), %(now)s, %(now)s, n.membership_id, n.week_start, %(reminder)s,
+           '[]'::jsonb
+    FROM checkins_checkinnudge n
+    JOIN accounts_membership m ON m.id = n.membership_id
+    JOIN accounts_organization o ON o.id = n.organization_id
+    WHERE n.kind = %(nudge)s AND n.sent_at <= %(due)s AND n.sent_at > %(oldest)s
+      AND n.channels @> '["email"]'::jsonb AND o.reminders_enabled AND m.is_active
+    ON CONFLICT (membership_id, week_start, kind) DO NOTHING
+    RETURNING id
+"""
+# Bumping updated_at is the sweeper's claim: two dispatchers never re-enqueue the same receipt in one period.
+_SWEEP_SQL = """
+    UPDATE checkins_checkinnudge SET updated_at = %(now)s
+    WHERE sent_at IS NULL AND updated_at <= %(stuck)s AND created_at > %(oldest)s
+    RETURNING id
+"""
+
+
+def nudges_dispatch(*, now: datetime | None = None) -> DispatchResult:
+    """Claim every due member, write receipts, enqueue send batches on commit; create reminders; sweep stuck ones.
+
+    Safe to run concurrently and repeatedly (see the module docstring).
+    """
+    now = now or timezone.now()
+    result = DispatchResult()
+    # Members never scheduled (new memberships, imports) get their first slot; they are due from the next run.
+    unscheduled = Membership.objects.filter(is_active=True, next_nudge_at=None)  # tenancy: system (all orgs)
+    if unscheduled.exists():
+        result.scheduled = schedule.memberships_reschedule(queryset=unscheduled, now=now)
+    while _claim_chunk(now=now, result=result):
+        pass
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            _REMINDER_SQL,
+            {
+                "now": now,
+                "due": now - REMINDER_AFTER,
+                "oldest": now - REMINDER_AFTER - REMINDER_WINDOW,
+                "nudge": CheckinNudge.Kind.NUDGE,
+                "reminder": CheckinNudge.Kind.REMINDER,
+            },
+        )
+        reminder_ids = sorted(r[0] for r in cursor.fetchall())
+        result.reminders = len(reminder_ids)
+        cursor.execute(_SWEEP_SQL, {"now": now, "stuck": now - RESEND_AFTER, "oldest": now - RESEND_WINDOW})
+        swept = sorted(r[0] for r in cursor.fetchall())
+        result.swept = len(swept)
+        _enqueue(result.batches, sorted(set(reminder_ids) | set(swept)))
+    if result.claimed or result.reminders or result.swept:
+        logger.info(
+            "nudges dispatched: claimed=%s receipts=%s reminders=%s swept=%s batches=%s",
+            result.claimed,
+            result.receipts,
+            result.reminders,
+            result.swept,
+            len(result.batches),
+        )
+    return result
+
+
+# --- Sender ---------------------------------------------------------------------------------------------------------
+@dataclass
+class SendResult:
+    sent: int = 0
+    skipped: int = 0  # rule: nothing to check in
+    already: int = 0  # stamped before, or being sent by another task right now
+    refused: int = 0
+
+
+@dataclass
+class NudgeContent:
+    membership: Membership
+    key_results: list[KeyResult]
+    pending: list[KeyResult]  # not yet checked in this week
+
+
+def _key_results_by_owner(owner_ids: list[int]) -> dict[int, list[KeyResult]]:
+    krs = (
+        KeyResult.objects.filter(owner_id__in=owner_ids, status=KeyResult.Status.ACTIVE)  # tenancy: owners' own KRs
+        .select_related("objective")
+        .order_by("objective__position", "position", "created_at")
+    )
+    by_owner: dict[int, list[KeyResult]] = defaultdict(list)
+    for kr in krs:
+        by_owner[kr.owner_id].append(kr)
+    return by_owner
+
+
+def nudge_contents(*, memberships: list[Membership], week_start_of: dict[int, date]) -> dict[int, NudgeContent]:
+    """What each member would be nudged about: their active KRs and which of them still lack this week's check-in.
+
+    Two queries whatever the number of members.
+    """
+    by_owner = _key_results_by_owner([m.pk for m in memberships])
+    kr_ids = [kr.pk for krs in by_owner.values() for kr in krs]
+    done = set(
+        CheckIn.objects.filter(  # tenancy: KR ids above
+            key_result_id__in=kr_ids, week_start__in=set(week_start_of.values())
+        ).values_list("key_result_id", "week_start")
+    )
+    contents = {}
+    for m in memberships:
+        krs = by_owner.get(m.pk, [])
+        week = week_start_of[m.pk]
+        contents[m.pk] = NudgeContent(m, krs, [kr for kr in krs if (kr.pk, week) not in done])
+    return contents
+
+
+def _kr_lines(key_results: list[KeyResult]) -> list[dict]:
+    return [
+        {
+            "title": kr.title,
+            "objective": kr.objective.title,
+            "current": format_value(value=kr.current, unit=kr.unit, unit_label=kr.unit_label, decimals=kr.decimals),
+            "target": format_value(value=kr.target, unit=kr.unit, unit_label=kr.unit_label, decimals=kr.decimals),
+            "last_checkin_at": kr.last_checkin_at,
+        }
+        for kr in key_results
+    ]
+
+
+def nudge_message(
+    *, content: NudgeContent, kind: str, week_start: date, url: str, message_id: str | None = None, test=False
+) -> EmailMultiAlternatives:
+    """The nudge or reminder email (plain text + HTML) for one member."""
+    m = content.membership
+    context = {
+        "membership": m,
+        "org": m.organization,
+        "kind": kind,
+        "week_start": week_start,
+        "key_results": _kr_lines(content.pending),
+        "url": url,
+        "is_test": test,
+        "site_name": settings.SITE_NAME,
+    }
+    count = len(content.pending)
+    subject = (
+        f"{'Reminder: ' if kind == CheckinNudge.Kind.REMINDER else ''}your weekly check-in for {m.organization.name}"
+    )
+    subject += f" ({count} key result{'s' if count != 1 else ''})"
+    if test:
+        subject = f"[Test] {subject}"
+    message = EmailMultiAlternatives(
+        subject=subject,
+        body=render_to_string("checkins/email/nudge.txt", context),
+        to=[m.user.email],
+        headers={"Message-ID": message_id} if message_id else None,
+    )
+    message.attach_alternative(render_to_string("checkins/email/nudge.html", context), "text/html")
+    return message
+
+
+def nudge_link_url(*, receipt: CheckinNudge, key_result_ids: list[int]) -> str:
+    token = nudge_link_token(receipt=receipt, key_result_ids=key_result_ids)
+    return settings.SITE_URL + reverse("nudge_checkin", args=[token])
+
+
+def _receipt_message_id(receipt: CheckinNudge) -> str:
+    # Stable per receipt: a copy re-sent inside the at-least-once window is recognisably the same message.
+    return f"<nudge-{receipt.public_id}@{settings.SITE_URL.split('://')[-1].split('/')[0].split(':')[0]}>"
+
+
+# Lock and stamp in one round trip: the subquery takes the row lock (SKIP LOCKED: another task is sending it right
+# now) and only an unsent receipt matches. synchronous_commit=off for this transaction only: COMMIT returns without
+# waiting for the WAL flush, which keeps the at-least-once window short. The stamp can then only be lost if
+# PostgreSQL itself crashes within a fraction of a second (a worker crash cannot lose it).
+_CLAIM_RECEIPT_SQL = """
+    UPDATE checkins_checkinnudge AS n SET sent_at = %s, updated_at = %s, channels = %s::jsonb
+    FROM (SELECT set_config('synchronous_commit', 'off', true)) AS cfg
+    WHERE n.id = (SELECT id FROM checkins_checkinnudge WHERE id = %s AND sent_at IS NULL FOR UPDATE SKIP LOCKED)
+    RETURNING n.id
+"""
+
+
+def _claim_receipt(cursor, receipt_id: int, now: datetime, channels: str) -> bool:
+    cursor.execute(_CLAIM_RECEIPT_SQL, [now, now, channels, receipt_id])
+    return cursor.fetchone() is not None
+
+
+def nudge_batch_send(*, receipt_ids: list[int]) -> SendResult:
+    """Send the nudges/reminders of a batch of receipts over one SMTP connection. Idempotent (module docstring)."""
+    result = SendResult()
+    receipts = list(
+        CheckinNudge.objects.filter(pk__in=receipt_ids, sent_at=None)  # tenancy: by receipt id (task input)
+        .select_related("membership__user", "membership__organization")
+        .order_by("pk")
+    )
+    result.already = len(set(receipt_ids)) - len(receipts)
+    if not receipts:
+        return result
+    contents = nudge_contents(
+        memberships=[r.membership for r in receipts],
+        week_start_of={r.membership_id: r.week_start for r in receipts},
+    )
+    sent_to: list[Membership] = []
+    mail = get_connection()
+    mail.open()  # one connection for the whole batch (a no-op for non-SMTP backends)
+    try:
+        for receipt in receipts:
+            outcome = _send_one(receipt=receipt, content=contents[receipt.membership_id], mail=mail)
+            setattr(result, outcome, getattr(result, outcome) + 1)
+            if outcome == "sent":
+                sent_to.append(receipt.membership)
+    finally:
+        mail.close()
+    if sent_to:
+        _post_nudges_to_slack(sent_to)
+    return result
+
+
+def _send_one(*, receipt: CheckinNudge, content: NudgeContent, mail) -> str:
+    """Lock, decide, stamp, send, commit — for one receipt. Returns the outcome name."""
+    membership = content.membership
+    skip = not membership.is_active or not content.pending
+    message = None
+    if not skip:
+        message = nudge_message(
+            content=content,
+            kind=receipt.kind,
+            week_start=receipt.week_start,
+            url=nudge_link_url(receipt=receipt, key_result_ids=[kr.pk for kr in content.pending]),
+            message_id=_receipt_message_id(receipt),
+        )
+    now = timezone.now()
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            if not _claim_receipt(cursor, receipt.pk, now, "[]" if skip else '["email"]'):
+                return "already"  # stamped meanwhile, or another task holds it right now
+            if skip:
+                return "skipped"
+            # Stamped first, send, then COMMIT: a failed send raises and rolls the stamp back (module docstring).
+            mail.send_messages([message])
+    except smtplib.SMTPRecipientsRefused:
+        logger.warning("nudge %s: recipient refused", receipt.pk)
+        CheckinNudge.objects.filter(pk=receipt.pk, sent_at=None).update(  # tenancy: by receipt id
+            sent_at=now, updated_at=now, channels=["email_refused"]
+        )
+        return "refused"
+    return "sent"
+
+
+def _post_nudges_to_slack(memberships: list[Membership]) -> None:
+    """One Slack message per webhook (team's, else org's) naming who was nudged. Never blocks email."""
+    from checkins.slack import slack_post_enqueue
+
+    team_hooks: dict[int, str] = {}
+    for tm in (
+        TeamMember.objects.filter(membership__in=memberships)  # tenancy: the batch's memberships
+        .exclude(team__slack_webhook_url="")
+        .values("membership_id", "team__slack_webhook_url")
+    ):
+        team_hooks.setdefault(tm["membership_id"], tm["team__slack_webhook_url"])
+    by_hook: dict[str, list[Membership]] = defaultdict(list)
+    for m in memberships:
+        hook = team_hooks.get(m.pk) or m.organization.slack_webhook_url
+        if hook:
+            by_hook[hook].append(m)
+    for hook, people in by_hook.items():
+        org = people[0].organization
+        names = ", ".join(sorted(p.user.display_name for p in people))
+        text = (
+            f"Weekly check-in time at {org.name}: {names}. "
+            f"Update your key results: {settings.SITE_URL}{reverse('home')}"
+        )
+        slack_post_enqueue(url=hook, payload={"text": text})
+
+
+# --- Test nudge -----------------------------------------------------------------------------------------------------
+def nudge_test_send(*, membership: Membership) -> bool:
+    """Send `membership` a sample nudge now. Writes no receipt: the weekly nudge still goes out as planned.
+
+    The link of a test nudge opens the member's own check-in pages (login required), not the one-step form:
+    a one-step link is bound to a receipt, and a test must not consume this week's.
+    """
+    week = schedule.week_start_for(moment=timezone.now(), tz=membership.effective_timezone)
+    content = nudge_contents(memberships=[membership], week_start_of={membership.pk: week})[membership.pk]
+    if not content.pending:
+        content.pending = content.key_results
+    message = nudge_message(
+        content=content,
+        kind=CheckinNudge.Kind.NUDGE,
+        week_start=week,
+        url=settings.SITE_URL + _my_week_path(membership.organization),
+        test=True,
+    )
+    return bool(message.send())
+
+
+def _my_week_path(org: Organization) -> str:
+    from django.urls import NoReverseMatch
+
+    try:
+        return reverse("checkins:my_week", args=[org.slug])
+    except NoReverseMatch:  # H6a's page not mounted: fall back to the org home
+        return reverse("accounts:dashboard", args=[org.slug])

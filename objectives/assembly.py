@@ -1,0 +1,386 @@
+"""Bulk assembly of objectives and key results into plain dicts with progress and signals (DESIGN.md §10).
+
+Each function runs a fixed number of flat `.values()` (or one raw SQL) queries whatever the number of rows, then
+joins the rows in Python. Selectors and the API's hot list endpoints build on these; templates read the dicts.
+"""
+
+from __future__ import annotations
+
+import zoneinfo
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from django.db import connection
+from django.db.models import Count, Q
+from django.utils import timezone
+
+from accounts.models import Organization
+from initiatives.models import Initiative
+from objectives import health
+from objectives.models import KeyResult, Objective
+from objectives.progress import expected_progress, format_value, kr_progress, objective_progress
+
+OBJECTIVE_VALUES = (
+    "id",
+    "public_id",
+    "title",
+    "description",
+    "level",
+    "status",
+    "visibility",
+    "position",
+    "created_at",
+    "updated_at",
+    "cycle_id",
+    "cycle__public_id",
+    "cycle__name",
+    "cycle__start_date",
+    "cycle__end_date",
+    "team_id",
+    "team__public_id",
+    "team__name",
+    "owner_id",
+    "owner__public_id",
+    "owner__user__name",
+    "owner__user__email",
+    "parent_objective_id",
+    "parent_objective__public_id",
+    "parent_key_result_id",
+    "parent_key_result__public_id",
+)
+KEY_RESULT_VALUES = (
+    "id",
+    "public_id",
+    "objective_id",
+    "objective__public_id",
+    "objective__title",
+    "objective__cycle_id",
+    "objective__cycle__start_date",
+    "objective__cycle__end_date",
+    "title",
+    "description",
+    "kind",
+    "unit",
+    "unit_label",
+    "decimals",
+    "baseline",
+    "target",
+    "current",
+    "band_low",
+    "band_high",
+    "milestone_steps",
+    "weight",
+    "confidence",
+    "data_source",
+    "status",
+    "score",
+    "last_checkin_at",
+    "position",
+    "created_at",
+    "updated_at",
+    "owner_id",
+    "owner__public_id",
+    "owner__user__name",
+    "owner__user__email",
+    "owner__timezone",
+    "owner__checkin_weekday",
+    "owner__checkin_hour",
+)
+LEVEL_LABELS = dict(Objective.Level.choices)
+STATUS_LABELS = dict(Objective.Status.choices)
+KR_KIND_LABELS = dict(KeyResult.Kind.choices)
+KR_STATUS_LABELS = dict(KeyResult.Status.choices)
+
+
+@dataclass
+class Context:
+    """What every row needs to judge its health: the clock, the org's thresholds and check-in defaults."""
+
+    org: Organization
+    now: datetime
+    today: date
+    thresholds: health.Thresholds
+
+    @classmethod
+    def for_org(cls, org: Organization, now: datetime | None = None) -> Context:
+        now = now or timezone.now()
+        try:
+            zone = zoneinfo.ZoneInfo(org.timezone or "UTC")
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            zone = zoneinfo.ZoneInfo("UTC")
+        return cls(
+            org=org, now=now, today=now.astimezone(zone).date(), thresholds=health.thresholds_for(org.signal_settings)
+        )
+
+    def expected(self, start: date | None, end: date | None) -> float:
+        if start is None or end is None:
+            return 0.0
+        return expected_progress(start=start, end=end, today=self.today)
+
+
+def person(public_id, name: str | None, email: str | None) -> dict | None:
+    """{id, name, initials} for an owner read through `owner__…` values; None when unowned."""
+    if public_id is None:
+        return None
+    display = name or (email or "").split("@")[0] or "?"
+    parts = display.replace(".", " ").replace("_", " ").split()
+    return {"id": public_id, "name": display, "initials": "".join(p[0] for p in parts[:2]).upper() or "?"}
+
+
+# --- Queries (each one round trip) --------------------------------------------------------------------------------
+def initiative_counts(org: Organization, *, key_result_ids=None, objective_ids=None) -> dict[int, tuple[int, int]]:
+    """key result id → (initiatives not cancelled, initiatives done)."""
+    qs = Initiative.objects.for_org(org)
+    qs = (
+        qs.filter(key_result_id__in=key_result_ids)
+        if key_result_ids is not None
+        else qs.filter(key_result__objective_id__in=objective_ids)
+    )
+    rows = qs.values("key_result_id").annotate(
+        total=Count("id", filter=~Q(status=Initiative.Status.CANCELLED)),
+        done=Count("id", filter=Q(status=Initiative.Status.DONE)),
+    )
+    return {r["key_result_id"]: (r["total"], r["done"]) for r in rows.order_by()}
+
+
+_RECENT_SQL = """
+SELECT kr.id, c.value, c.confidence, c.comment, c.created_at, c.author_name, c.author_email
+FROM objectives_keyresult kr
+CROSS JOIN LATERAL (
+    SELECT ci.value, ci.confidence, ci.comment, ci.created_at, u.name AS author_name, u.email AS author_email
+    FROM checkins_checkin ci
+    LEFT JOIN accounts_membership m ON m.id = ci.author_id
+    LEFT JOIN accounts_user u ON u.id = m.user_id
+    WHERE ci.organization_id = %s AND ci.key_result_id = kr.id
+    ORDER BY ci.created_at DESC
+    LIMIT 3
+) c
+WHERE kr.organization_id = %s AND {where}
+ORDER BY kr.id, c.created_at DESC
+"""
+
+
+def recent_checkins(org: Organization, *, key_result_ids=None, objective_ids=None) -> dict[int, list[dict]]:
+    """key result id → its last 3 check-ins, newest first (one LATERAL query over the (org, kr, -created) index)."""
+    if key_result_ids is not None:
+        where, ids = "kr.id = ANY(%s)", list(key_result_ids)
+    else:
+        where, ids = "kr.objective_id = ANY(%s)", list(objective_ids)
+    out: dict[int, list[dict]] = defaultdict(list)
+    if not ids:
+        return out
+    with connection.cursor() as cursor:
+        cursor.execute(_RECENT_SQL.format(where=where), [org.id, org.id, ids])
+        for kr_id, value, confidence, comment, created_at, name, email in cursor.fetchall():
+            out[kr_id].append(
+                {
+                    "value": value,
+                    "confidence": confidence,
+                    "comment": comment,
+                    "created_at": created_at,
+                    "author": {"name": name or (email or "").split("@")[0]} if email else None,
+                }
+            )
+    return out
+
+
+def focus_counts(org: Organization, visible_qs, cycle_ids) -> tuple[dict, dict]:
+    """(cycle, owner) → objectives and (cycle, team) → objectives, among the objectives the caller can see."""
+    rows = (
+        visible_qs.filter(cycle_id__in=list(cycle_ids))
+        .exclude(status=Objective.Status.ARCHIVED)
+        .values("cycle_id", "owner_id", "team_id")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    by_owner: dict = defaultdict(int)
+    by_team: dict = defaultdict(int)
+    for r in rows:
+        if r["owner_id"]:
+            by_owner[(r["cycle_id"], r["owner_id"])] += r["n"]
+        if r["team_id"]:
+            by_team[(r["cycle_id"], r["team_id"])] += r["n"]
+    return by_owner, by_team
+
+
+# --- Assembly (no queries) ----------------------------------------------------------------------------------------
+def build_key_result(row: dict, ctx: Context, counts: tuple[int, int], recent: list[dict]) -> dict:
+    """One KR row (KEY_RESULT_VALUES) → dict with formatted values, progress and signals."""
+    prog = kr_progress(
+        kind=row["kind"],
+        baseline=row["baseline"],
+        target=row["target"],
+        current=row["current"],
+        band_low=row["band_low"],
+        band_high=row["band_high"],
+        milestone_steps=row["milestone_steps"],
+    )
+    expected = ctx.expected(row["objective__cycle__start_date"], row["objective__cycle__end_date"])
+    total, done = counts
+    org = ctx.org
+    weekday = row["owner__checkin_weekday"]
+    hour = row["owner__checkin_hour"]
+    signals = health.kr_signals(
+        title=row["title"],
+        kind=row["kind"],
+        unit=row["unit"],
+        baseline=row["baseline"],
+        target=row["target"],
+        status=row["status"],
+        has_owner=row["owner_id"] is not None,
+        progress=prog.value,
+        expected=expected,
+        confidence=row["confidence"],
+        initiatives_total=total,
+        initiatives_done=done,
+        recent_values=[c["value"] for c in recent],
+        last_checkin_at=row["last_checkin_at"],
+        created_at=row["created_at"],
+        now=ctx.now,
+        checkin_weekday=weekday if weekday is not None else org.checkin_weekday,
+        checkin_hour=hour if hour is not None else org.checkin_hour,
+        tz=row["owner__timezone"] or org.timezone,
+        t=ctx.thresholds,
+    )
+    fmt = {"unit": row["unit"], "unit_label": row["unit_label"], "decimals": row["decimals"]}
+    steps = row["milestone_steps"] or []
+    return {
+        "pk": row["id"],
+        "id": row["public_id"],
+        "objective_pk": row["objective_id"],
+        "objective_id": row["objective__public_id"],
+        "objective_title": row["objective__title"],
+        "title": row["title"],
+        "description": row["description"],
+        "kind": row["kind"],
+        "kind_label": KR_KIND_LABELS.get(row["kind"], row["kind"]),
+        "unit": row["unit"],
+        "unit_label": row["unit_label"],
+        "decimals": row["decimals"],
+        "baseline": row["baseline"],
+        "target": row["target"],
+        "current": row["current"],
+        "band_low": row["band_low"],
+        "band_high": row["band_high"],
+        "milestone_steps": steps,
+        "steps_done": min(int(row["current"] or 0), len(steps)) if steps else None,
+        "weight": row["weight"],
+        "confidence": row["confidence"],
+        "data_source": row["data_source"],
+        "status": row["status"],
+        "status_label": KR_STATUS_LABELS.get(row["status"], row["status"]),
+        "score": row["score"],
+        "position": row["position"],
+        "created_at": row["created_at"],
+        "updated_at": row["updated_at"],
+        "last_checkin_at": row["last_checkin_at"],
+        "last_checkin": recent[0] if recent else None,
+        "owner": person(row["owner__public_id"], row["owner__user__name"], row["owner__user__email"]),
+        "owner_pk": row["owner_id"],
+        "progress": prog.value,
+        "progress_pct": prog.percent,
+        "below_baseline": prog.below_baseline,
+        "inside_band": prog.inside_band,
+        "expected": expected,
+        "display": {
+            "baseline": format_value(value=row["baseline"], **fmt),
+            "target": format_value(value=row["target"], **fmt),
+            "current": format_value(value=row["current"], **fmt),
+            "band_low": format_value(value=row["band_low"], **fmt) if row["band_low"] is not None else None,
+            "band_high": format_value(value=row["band_high"], **fmt) if row["band_high"] is not None else None,
+        },
+        "initiatives_total": total,
+        "initiatives_done": done,
+        "signals": signals,
+        "status_signal": health.primary_status(signals),
+    }
+
+
+def build_objective(row: dict, ctx: Context, key_results: list[dict], by_owner: dict, by_team: dict) -> dict:
+    """One objective row (OBJECTIVE_VALUES) + its assembled KRs → dict with progress and signals."""
+    progress = objective_progress(items=[(kr["progress"], kr["weight"]) for kr in key_results])
+    expected = ctx.expected(row["cycle__start_date"], row["cycle__end_date"])
+    signals = health.objective_signals(
+        status=row["status"],
+        has_owner=row["owner_id"] is not None,
+        progress=progress,
+        expected=expected,
+        key_results_count=len(key_results),
+        owner_objectives_in_cycle=by_owner.get((row["cycle_id"], row["owner_id"]), 0),
+        team_objectives_in_cycle=by_team.get((row["cycle_id"], row["team_id"]), 0),
+        team_name=row["team__name"] or "",
+        t=ctx.thresholds,
+    )
+    kr_codes = {s.code for kr in key_results for s in kr["signals"]}
+    status_signal = health.primary_status(signals)
+    live = [kr for kr in key_results if kr["status"] == "active"]
+    stale = [kr["status_signal"] for kr in live if kr["status_signal"] and kr["status_signal"].code == "stale"]
+    if live and len(stale) == len(live):
+        # Stale overrides the last reported status on the map (DESIGN.md §3): nobody has reported for a while.
+        status_signal = stale[0]
+    return {
+        "pk": row["id"],
+        "id": row["public_id"],
+        "title": row["title"],
+        "description": row["description"],
+        "level": row["level"],
+        "level_label": LEVEL_LABELS.get(row["level"], row["level"]),
+        "status": row["status"],
+        "status_label": STATUS_LABELS.get(row["status"], row["status"]),
+        "visibility": row["visibility"],
+        "position": row["position"],
+        "created_at": row["created_at"],
+        "updated_at": row["updated_at"],
+        "cycle": {"id": row["cycle__public_id"], "name": row["cycle__name"]},
+        "cycle_pk": row["cycle_id"],
+        "team": {"id": row["team__public_id"], "name": row["team__name"]} if row["team_id"] else None,
+        "team_pk": row["team_id"],
+        "owner": person(row["owner__public_id"], row["owner__user__name"], row["owner__user__email"]),
+        "owner_pk": row["owner_id"],
+        "parent_objective_id": row["parent_objective__public_id"],
+        "parent_key_result_id": row["parent_key_result__public_id"],
+        "progress": progress,
+        "progress_pct": round(progress * 100),
+        "expected": expected,
+        "signals": signals,
+        "status_signal": status_signal,
+        "kr_count": len(key_results),
+        "kr_signal_codes": sorted(kr_codes),
+        "signal_codes": sorted(kr_codes | {s.code for s in signals}),
+        "key_results": key_results,
+    }
+
+
+def assemble_objectives(org: Organization, rows: list[dict], visible_qs, ctx: Context | None = None) -> list[dict]:
+    """Objective rows → dicts with their KRs, progress and signals. Four queries, whatever len(rows)."""
+    ctx = ctx or Context.for_org(org)
+    if not rows:
+        return []
+    ids = [r["id"] for r in rows]
+    kr_rows = list(
+        KeyResult.objects.for_org(org)
+        .filter(objective_id__in=ids)
+        .order_by("position", "created_at")
+        .values(*KEY_RESULT_VALUES)
+    )
+    counts = initiative_counts(org, objective_ids=ids)
+    recent = recent_checkins(org, objective_ids=ids)
+    by_owner, by_team = focus_counts(org, visible_qs, {r["cycle_id"] for r in rows})
+    krs_by_objective: dict[int, list[dict]] = defaultdict(list)
+    for kr in kr_rows:
+        krs_by_objective[kr["objective_id"]].append(
+            build_key_result(kr, ctx, counts.get(kr["id"], (0, 0)), recent.get(kr["id"], []))
+        )
+    return [build_objective(r, ctx, krs_by_objective.get(r["id"], []), by_owner, by_team) for r in rows]
+
+
+def assemble_key_results(org: Organization, rows: list[dict], ctx: Context | None = None) -> list[dict]:
+    """KR rows (KEY_RESULT_VALUES) → dicts with progress and signals. Two queries, whatever len(rows)."""
+    ctx = ctx or Context.for_org(org)
+    if not rows:
+        return []
+    ids = [r["id"] for r in rows]
+    counts = initiative_counts(org, key_result_ids=ids)
+    recent = recent_checkins(org, key_result_ids=ids)
+    return [build_key_result(r, ctx, counts.get(r["id"], (0, 0)), recent.get(r["id"], [])) for r in rows]

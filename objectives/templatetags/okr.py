@@ -1,0 +1,129 @@
+"""Presentation helpers for the OKR pages: one mapping from statuses to chip colours, used everywhere."""
+
+from django import template
+
+register = template.Library()
+
+# Status → chip colour. The same colours on every page (cycle, objective, KR, team, dashboard).
+STATUS_COLOURS = {
+    # objectives / key results / cycles
+    "draft": "grey",
+    "planning": "grey",
+    "active": "blue",
+    "closed": "green",
+    "archived": "grey",
+    # initiatives
+    "not_started": "grey",
+    "in_progress": "blue",
+    "blocked": "red",
+    "done": "green",
+    "cancelled": "grey",
+}
+
+
+@register.filter
+def status_colour(status: str) -> str:
+    return STATUS_COLOURS.get(str(status), "grey")
+
+
+@register.filter
+def percent(value) -> int:
+    """0.4567 → 46 (for progress bars); None → 0."""
+    try:
+        return max(0, min(100, round(float(value) * 100)))
+    except (TypeError, ValueError):
+        return 0
+
+
+@register.filter
+def initials(membership) -> str:
+    user = getattr(membership, "user", None)
+    return user.initials if user is not None else "?"
+
+
+@register.filter
+def get_item(mapping, key):
+    """{{ mapping|get_item:key }} for dicts keyed by ids."""
+    try:
+        return mapping.get(key)
+    except AttributeError:
+        return None
+
+
+PACE_CODES = ("on_track", "at_risk", "off_track")
+
+
+@register.filter
+def row_signals(objective: dict) -> list[dict]:
+    """Chips for an objective's row: its own signals, then its KRs' signals grouped by code (pace chips of the
+    KRs are left out: the objective's progress bar and status chip already say that). Each keeps its reason."""
+    chips = [
+        {"code": s.code, "label": s.label, "level": s.level, "reason": s.reason, "hint": s.hint}
+        for s in objective.get("signals", [])
+        if s.code not in PACE_CODES
+    ]
+    grouped: dict[str, dict] = {}
+    for kr in objective.get("key_results", []):
+        for s in kr["signals"]:
+            if s.code in PACE_CODES:
+                continue
+            chip = grouped.setdefault(
+                s.code, {"code": s.code, "label": s.label, "level": s.level, "reasons": [], "hint": s.hint}
+            )
+            chip["reasons"].append(f"KR “{kr['title']}”: {s.reason}")
+    for chip in grouped.values():
+        count = len(chip["reasons"])
+        chips.append(
+            {
+                "code": chip["code"],
+                "label": f"{chip['label']} ×{count}" if count > 1 else chip["label"],
+                "level": chip["level"],
+                "reason": " · ".join(chip.pop("reasons")),
+                "hint": chip["hint"],
+            }
+        )
+    return chips
+
+
+@register.filter
+def confidence_class(value) -> str:
+    if value is None:
+        return ""
+    return "high" if value >= 7 else "mid" if value >= 4 else "low"
+
+
+@register.simple_tag(takes_context=True)
+def okr_dashboard(context) -> dict | None:
+    """The current cycle's board for the org dashboard (None when there is no cycle or nothing in it yet)."""
+    from objectives import selectors
+
+    org, membership = context.get("current_org"), context.get("current_membership")
+    if org is None or membership is None:
+        return None
+    cycle = selectors.cycle_current(org=org)
+    if cycle is None:
+        return None
+    board = selectors.cycle_board(org=org, membership=membership, cycle=cycle)
+    return board if board["objectives"] else None
+
+
+@register.filter
+def wrap_list(value) -> list:
+    return [value] if value is not None else []
+
+
+@register.filter
+def hundredth(value) -> float:
+    """A 0–100 percentage (initiative progress) as a 0–1 share for the progress bar."""
+    try:
+        return float(value) / 100
+    except (TypeError, ValueError):
+        return 0.0
+
+
+FIELD_LABELS = {"band_low": "Band low", "band_high": "Band high", "unit_label": "Unit label"}
+
+
+@register.filter
+def field_label(name: str) -> str:
+    return FIELD_LABELS.get(name, str(name).replace("_", " ").capitalize())

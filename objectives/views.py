@@ -1,0 +1,521 @@
+"""OKR pages: cycles, the cycle board, objectives, key results and the team view (server-rendered + htmx).
+
+Views stay thin: parse input with a form, check who may do it (objectives.permissions), call one service, render
+what a selector returns. Invalid htmx posts answer 422 with the re-rendered fragment (base.html swaps 422s).
+"""
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from accounts import selectors as account_selectors
+from accounts.models import Role
+from objectives import selectors, services
+from objectives.forms import (
+    AlignmentForm,
+    ContributionForm,
+    CycleForm,
+    KeyResultForm,
+    ObjectiveFilterForm,
+    ObjectiveForm,
+)
+from objectives.models import Cycle, KeyResult
+from objectives.permissions import can_create, can_edit_key_result, can_edit_objective
+from okrapp.forms import add_validation_errors
+from okrapp.tenancy import org_member_required
+
+
+def _deny_unless(allowed: bool, reason: str) -> None:
+    if not allowed:
+        raise PermissionDenied(reason)
+
+
+def _htmx_redirect(request, url: str):
+    """Follow a successful write: htmx navigates with HX-Redirect, plain forms get a 302."""
+    if request.htmx:
+        response = HttpResponse(status=204)
+        response["HX-Redirect"] = url
+        return response
+    return redirect(url)
+
+
+def _retarget(response, target: str, swap: str = "outerHTML"):
+    """A form swaps itself on errors; on success the server tells htmx to swap a bigger region instead."""
+    response["HX-Retarget"] = target
+    response["HX-Reswap"] = swap
+    return response
+
+
+# --- Cycles -------------------------------------------------------------------------------------------------------
+@org_member_required
+def okrs_home(request):
+    """The "OKRs" link: the current cycle's board, or the cycle list when there is none yet."""
+    cycle = selectors.cycle_current(org=request.organization)
+    if cycle is None:
+        return redirect("objectives:cycle_list", request.organization.slug)
+    return redirect("objectives:cycle_detail", request.organization.slug, cycle.public_id)
+
+
+@org_member_required
+def cycle_list(request):
+    org = request.organization
+    context = {
+        "cycles": selectors.cycle_list_with_counts(org=org, membership=request.membership),
+        "current": selectors.cycle_current(org=org),
+        "can_manage": request.membership.role >= Role.ADMIN,
+    }
+    return render(request, "objectives/cycle_list.html", context)
+
+
+@org_member_required(min_role=Role.ADMIN)
+def cycle_manage(request):
+    org = request.organization
+    form = CycleForm(request.POST or None, org=org)
+    if request.method == "POST" and form.is_valid():
+        try:
+            cycle = services.cycle_create(org=org, actor=request.membership, **form.cleaned_data)
+        except ValidationError as exc:
+            add_validation_errors(form, exc)
+        else:
+            messages.success(request, f"Cycle {cycle.name} created. Set it active when you are ready.")
+            return redirect("objectives:cycle_manage", org.slug)
+    status = 422 if form.errors else 200
+    context = {"form": form, "cycles": selectors.cycle_list(org=org)}
+    return render(request, "objectives/cycle_manage.html", context, status=status)
+
+
+@org_member_required(min_role=Role.ADMIN)
+def cycle_edit(request, cycle_id):
+    org = request.organization
+    cycle = selectors.cycle_get(org=org, public_id=cycle_id)
+    initial = {f: getattr(cycle, f) for f in ("name", "kind", "start_date", "end_date", "parent")}
+    form = CycleForm(request.POST or None, org=org, cycle=cycle, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.cycle_update(org=org, actor=request.membership, cycle=cycle, **form.cleaned_data)
+        except ValidationError as exc:
+            add_validation_errors(form, exc)
+        else:
+            messages.success(request, f"Cycle {cycle.name} saved.")
+            return redirect("objectives:cycle_manage", org.slug)
+    status = 422 if form.errors else 200
+    return render(request, "objectives/cycle_edit.html", {"form": form, "cycle": cycle}, status=status)
+
+
+@require_POST
+@org_member_required(min_role=Role.ADMIN)
+def cycle_activate(request, cycle_id):
+    org = request.organization
+    cycle = selectors.cycle_get(org=org, public_id=cycle_id)
+    services.cycle_activate(org=org, actor=request.membership, cycle=cycle)
+    messages.success(request, f"{cycle.name} is now the active {cycle.get_kind_display().lower()}.")
+    return redirect("objectives:cycle_manage", org.slug)
+
+
+def _board_filters(request, org):
+    """Parse the cycle page's GET filters into objects of this org (unknown ids are ignored, never a 500)."""
+    teams = list(account_selectors.team_list(org=org))
+    people = list(account_selectors.membership_list(org=org, include_inactive=False))
+    form = ObjectiveFilterForm(
+        request.GET or None, teams=teams, people=people, signals=list(selectors.health.LABELS.items())
+    )
+    values = form.values() if request.GET else {}
+    team = next((t for t in teams if str(t.public_id) == values.get("team")), None)
+    owner = next((m for m in people if str(m.public_id) == values.get("owner")), None)
+    return form, {"team": team, "owner": owner, "status": values.get("status"), "signal": values.get("signal")}
+
+
+@org_member_required
+def cycle_detail(request, cycle_id):
+    org, membership = request.organization, request.membership
+    cycle = selectors.cycle_get(org=org, public_id=cycle_id)
+    filter_form, filters = _board_filters(request, org)
+    board = selectors.cycle_board(org=org, membership=membership, cycle=cycle, **filters)
+    context = {
+        "board": board,
+        "cycle": cycle,
+        "filter_form": filter_form,
+        "filtered": any(filters.values()),
+        "cycles": selectors.cycle_list(org=org),
+        "can_create": can_create(membership) and cycle.status != Cycle.Status.CLOSED,
+    }
+    if request.htmx and request.htmx.target == "board":
+        return render(request, "objectives/_board.html", context)
+    return render(request, "objectives/cycle_detail.html", context)
+
+
+# --- Objectives ---------------------------------------------------------------------------------------------------
+def _objective_form(request, org, data=None, **kwargs):
+    form = ObjectiveForm(data, org=org, **kwargs)
+    if request.membership.role < Role.ADMIN:
+        # A member drafts objectives they own (and may leave them unowned for an admin to assign).
+        form.fields["owner"].queryset = form.fields["owner"].queryset.filter(pk=request.membership.pk)
+    return form
+
+
+@org_member_required(min_role=Role.MEMBER)
+def objective_create(request, cycle_id):
+    org, membership = request.organization, request.membership
+    cycle = selectors.cycle_get(org=org, public_id=cycle_id)
+    _deny_unless(can_create(membership), "Viewers cannot create objectives.")
+    form = _objective_form(request, org, request.POST or None, initial={"owner": membership})
+    if request.method == "POST" and form.is_valid():
+        try:
+            objective = services.objective_create(org=org, actor=membership, cycle=cycle, **form.cleaned_data)
+        except ValidationError as exc:
+            add_validation_errors(form, exc)
+        else:
+            messages.success(request, "Objective drafted. Add 2–4 key results, then publish it.")
+            return _htmx_redirect(request, reverse("objectives:objective_detail", args=[org.slug, objective.public_id]))
+    status = 422 if form.errors else 200
+    template = "objectives/_objective_create_form.html" if request.htmx else "objectives/objective_create.html"
+    return render(request, template, {"form": form, "cycle": cycle}, status=status)
+
+
+def _objective_context(request, objective, **extra):
+    org, membership = request.organization, request.membership
+    detail = selectors.objective_detail(org=org, membership=membership, objective=objective)
+    can_edit = detail["can_edit"]
+    context = {"d": detail, "o": detail["objective"], "can_edit": can_edit, **extra}
+    if can_edit and "align_form" not in extra:
+        candidates = selectors.alignment_candidates(org=org, membership=membership, objective=objective)
+        current = (
+            f"k:{objective.parent_key_result.public_id}"
+            if objective.parent_key_result_id
+            else (f"o:{objective.parent_objective.public_id}" if objective.parent_objective_id else "")
+        )
+        context["align_form"] = AlignmentForm(candidates=candidates, initial={"parent": current})
+        context["contribution_form"] = ContributionForm(candidates=candidates)
+    context["can_add_initiative"] = can_create(membership)
+    context["kr_editable"] = {
+        kr["pk"]: can_edit or (membership.role >= Role.MEMBER and kr["owner_pk"] == membership.pk)
+        for kr in detail["key_results"]
+    }
+    return context
+
+
+@org_member_required
+def objective_detail(request, objective_id):
+    org = request.organization
+    objective = selectors.objective_get(org=org, membership=request.membership, public_id=objective_id)
+    return render(request, "objectives/objective_detail.html", _objective_context(request, objective))
+
+
+@org_member_required
+def objective_header(request, objective_id):
+    """The header fragment (used by "Cancel" of the in-place edit form)."""
+    org = request.organization
+    objective = selectors.objective_get(org=org, membership=request.membership, public_id=objective_id)
+    return render(request, "objectives/_objective_header.html", _objective_context(request, objective))
+
+
+@org_member_required(min_role=Role.MEMBER)
+def objective_edit(request, objective_id):
+    org, membership = request.organization, request.membership
+    objective = selectors.objective_get(org=org, membership=membership, public_id=objective_id)
+    _deny_unless(can_edit_objective(membership, objective), "Only the objective's owner or an admin can edit it.")
+    initial = {f: getattr(objective, f) for f in ("title", "description", "level", "team", "owner", "visibility")}
+    form = _objective_form(request, org, request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.objective_update(org=org, actor=membership, objective=objective, **form.cleaned_data)
+        except ValidationError as exc:
+            add_validation_errors(form, exc)
+        else:
+            if not request.htmx:
+                messages.success(request, "Objective saved.")
+                return redirect("objectives:objective_detail", org.slug, objective.public_id)
+            objective = selectors.objective_get(org=org, membership=membership, public_id=objective_id)
+            return render(request, "objectives/_objective_header.html", _objective_context(request, objective))
+    status = 422 if form.errors else 200
+    context = {"form": form, "objective": objective}
+    if request.htmx:
+        return render(request, "objectives/_objective_edit_form.html", context, status=status)
+    return render(request, "objectives/objective_edit.html", context, status=status)
+
+
+@require_POST
+@org_member_required(min_role=Role.MEMBER)
+def objective_publish(request, objective_id):
+    """Run the ownership and quality checks; on failure list exactly what blocks publishing."""
+    org, membership = request.organization, request.membership
+    objective = selectors.objective_get(org=org, membership=membership, public_id=objective_id)
+    _deny_unless(can_edit_objective(membership, objective), "Only the objective's owner or an admin can publish it.")
+    try:
+        services.objective_publish(org=org, actor=membership, objective=objective)
+    except ValidationError as exc:
+        context = _objective_context(request, objective, publish_errors=exc.messages)
+        template = "objectives/_publish_panel.html" if request.htmx else "objectives/objective_detail.html"
+        return render(request, template, context, status=422)
+    messages.success(request, f"“{objective.title}” is live. Owners will be nudged to check in weekly.")
+    return _htmx_redirect(request, reverse("objectives:objective_detail", args=[org.slug, objective.public_id]))
+
+
+@require_POST
+@org_member_required(min_role=Role.MEMBER)
+def objective_archive(request, objective_id):
+    org, membership = request.organization, request.membership
+    objective = selectors.objective_get(org=org, membership=membership, public_id=objective_id)
+    _deny_unless(can_edit_objective(membership, objective), "Only the objective's owner or an admin can archive it.")
+    services.objective_archive(org=org, actor=membership, objective=objective)
+    messages.info(request, f"“{objective.title}” archived.")
+    return redirect("objectives:objective_detail", org.slug, objective.public_id)
+
+
+@require_POST
+@org_member_required(min_role=Role.MEMBER)
+def objective_delete(request, objective_id):
+    org, membership = request.organization, request.membership
+    objective = selectors.objective_get(org=org, membership=membership, public_id=objective_id)
+    _deny_unless(can_edit_objective(membership, objective), "Only the objective's owner or an admin can delete it.")
+    cycle_public_id = objective.cycle.public_id
+    services.objective_delete(org=org, actor=membership, objective=objective)
+    messages.info(request, f"“{objective.title}” deleted.")
+    return redirect("objectives:cycle_detail", org.slug, cycle_public_id)
+
+
+def _alignment_response(request, objective, status=200, **forms):
+    context = _objective_context(request, objective, **forms)
+    if request.htmx:
+        return render(request, "objectives/_alignment.html", context, status=status)
+    if status == 200:
+        return redirect("objectives:objective_detail", request.organization.slug, objective.public_id)
+    return render(request, "objectives/objective_detail.html", context, status=status)
+
+
+@require_POST
+@org_member_required(min_role=Role.MEMBER)
+def objective_align(request, objective_id):
+    org, membership = request.organization, request.membership
+    objective = selectors.objective_get(org=org, membership=membership, public_id=objective_id)
+    _deny_unless(can_edit_objective(membership, objective), "Only the objective's owner or an admin can align it.")
+    candidates = selectors.alignment_candidates(org=org, membership=membership, objective=objective)
+    form = AlignmentForm(request.POST, candidates=candidates)
+    if form.is_valid():
+        objective_pid, kr_pid = form.parent_ids()
+        parent_objective = next((o for o in candidates if str(o.public_id) == objective_pid), None)
+        parent_kr = next((kr for o in candidates for kr in o.key_results.all() if str(kr.public_id) == kr_pid), None)
+        try:
+            services.objective_set_alignment(
+                org=org,
+                actor=membership,
+                objective=objective,
+                parent_objective=parent_objective,
+                parent_key_result=parent_kr,
+            )
+        except ValidationError as exc:
+            add_validation_errors(form, exc)
+        else:
+            objective = selectors.objective_get(org=org, membership=membership, public_id=objective_id)
+            return _alignment_response(request, objective)
+    return _alignment_response(
+        request, objective, status=422, align_form=form, contribution_form=ContributionForm(candidates=candidates)
+    )
+
+
+@require_POST
+@org_member_required(min_role=Role.MEMBER)
+def contribution_add(request, objective_id):
+    org, membership = request.organization, request.membership
+    objective = selectors.objective_get(org=org, membership=membership, public_id=objective_id)
+    _deny_unless(can_edit_objective(membership, objective), "Only the objective's owner or an admin can align it.")
+    candidates = selectors.alignment_candidates(org=org, membership=membership, objective=objective)
+    form = ContributionForm(request.POST, candidates=candidates)
+    if form.is_valid():
+        kr_pid = form.cleaned_data["key_result"]
+        key_result = next(kr for o in candidates for kr in o.key_results.all() if str(kr.public_id) == kr_pid)
+        try:
+            services.contribution_add(
+                org=org,
+                actor=membership,
+                objective=objective,
+                key_result=key_result,
+                weight=form.cleaned_data["weight"],
+            )
+        except ValidationError as exc:
+            add_validation_errors(form, exc)
+        else:
+            return _alignment_response(request, objective)
+    current = (
+        f"k:{objective.parent_key_result.public_id}"
+        if objective.parent_key_result_id
+        else (f"o:{objective.parent_objective.public_id}" if objective.parent_objective_id else "")
+    )
+    align = AlignmentForm(candidates=candidates, initial={"parent": current})
+    return _alignment_response(request, objective, status=422, align_form=align, contribution_form=form)
+
+
+@require_POST
+@org_member_required(min_role=Role.MEMBER)
+def contribution_remove(request, objective_id, contribution_id):
+    org, membership = request.organization, request.membership
+    objective = selectors.objective_get(org=org, membership=membership, public_id=objective_id)
+    _deny_unless(can_edit_objective(membership, objective), "Only the objective's owner or an admin can align it.")
+    contribution = selectors.contribution_get(org=org, membership=membership, public_id=contribution_id)
+    if contribution.objective_id != objective.pk:
+        raise PermissionDenied("That contribution belongs to another objective.")
+    services.contribution_remove(org=org, actor=membership, contribution=contribution)
+    return _alignment_response(request, objective)
+
+
+# --- Key results --------------------------------------------------------------------------------------------------
+def _kr_row_response(request, objective, key_result_pk, status=200):
+    """The KR's row on the objective page, plus the publish panel and header refreshed out of band."""
+    context = _objective_context(request, objective)
+    context["kr"] = next(kr for kr in context["d"]["key_results"] if kr["pk"] == key_result_pk)
+    context["oob"] = True
+    return render(request, "objectives/_kr_row_response.html", context, status=status)
+
+
+@org_member_required(min_role=Role.MEMBER)
+def kr_create(request, objective_id):
+    org, membership = request.organization, request.membership
+    objective = selectors.objective_get(org=org, membership=membership, public_id=objective_id)
+    _deny_unless(
+        can_edit_objective(membership, objective), "Only the objective's owner or an admin can add key results."
+    )
+    form = KeyResultForm(request.POST or None, org=org)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.key_result_create(org=org, actor=membership, objective=objective, **form.service_kwargs())
+        except ValidationError as exc:
+            add_validation_errors(form, exc)
+        else:
+            if not request.htmx:
+                messages.success(request, "Key result added.")
+                return redirect("objectives:objective_detail", org.slug, objective.public_id)
+            context = _objective_context(request, objective, oob=True)
+            response = render(request, "objectives/_kr_section_response.html", context)
+            return _retarget(response, "#kr-section")
+    status = 422 if form.errors else 200
+    context = {"form": form, "objective": objective}
+    if request.htmx:
+        return render(request, "objectives/_kr_create_form.html", context, status=status)
+    return render(request, "objectives/kr_form_page.html", context, status=status)
+
+
+@org_member_required(min_role=Role.MEMBER)
+def kr_edit(request, key_result_id):
+    """Edit in place. On a live KR, changing baseline/target/kind/unit/owner asks for a rationale (kept)."""
+    org, membership = request.organization, request.membership
+    key_result = selectors.key_result_get(org=org, membership=membership, public_id=key_result_id)
+    _deny_unless(can_edit_key_result(membership, key_result), "Only the KR's owner, the objective's owner or an admin.")
+    origin = "kr" if request.GET.get("from") == "kr" or request.POST.get("origin") == "kr" else "objective"
+    live = key_result.status == KeyResult.Status.ACTIVE
+    form = KeyResultForm(
+        request.POST or None, org=org, with_rationale=live, initial=KeyResultForm.initial_for(key_result)
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.key_result_update(
+                org=org,
+                actor=membership,
+                key_result=key_result,
+                rationale=form.cleaned_data.get("rationale", ""),
+                **form.service_kwargs(),
+            )
+        except ValidationError as exc:
+            add_validation_errors(form, exc)
+        else:
+            if origin == "kr" or not request.htmx:
+                messages.success(request, "Key result saved.")
+                url_name = "objectives:kr_detail" if origin == "kr" else "objectives:objective_detail"
+                target = key_result.public_id if origin == "kr" else key_result.objective.public_id
+                return _htmx_redirect(request, reverse(url_name, args=[org.slug, target]))
+            return _kr_row_response(request, key_result.objective, key_result.pk)
+    status = 422 if form.errors else 200
+    context = {"form": form, "key_result": key_result, "origin": origin}
+    if request.htmx:
+        return render(request, "objectives/_kr_edit_form.html", context, status=status)
+    return render(request, "objectives/kr_form_page.html", context, status=status)
+
+
+@org_member_required
+def kr_row(request, key_result_id):
+    """The KR's row on the objective page (used by "Cancel" of the in-place edit form)."""
+    org, membership = request.organization, request.membership
+    key_result = selectors.key_result_get(org=org, membership=membership, public_id=key_result_id)
+    return _kr_row_response(request, key_result.objective, key_result.pk)
+
+
+@require_POST
+@org_member_required(min_role=Role.MEMBER)
+def kr_delete(request, key_result_id):
+    org, membership = request.organization, request.membership
+    key_result = selectors.key_result_get(org=org, membership=membership, public_id=key_result_id)
+    _deny_unless(
+        can_edit_objective(membership, key_result.objective),
+        "Only the objective's owner or an admin can delete key results.",
+    )
+    objective = key_result.objective
+    services.key_result_delete(org=org, actor=membership, key_result=key_result)
+    messages.info(request, f"Key result “{key_result.title}” deleted.")
+    return _htmx_redirect(request, reverse("objectives:objective_detail", args=[org.slug, objective.public_id]))
+
+
+@org_member_required
+def kr_detail(request, key_result_id):
+    org, membership = request.organization, request.membership
+    key_result = selectors.key_result_get(org=org, membership=membership, public_id=key_result_id)
+    detail = selectors.key_result_detail(org=org, membership=membership, key_result=key_result)
+    kr = detail["key_result"]
+    context = {
+        "d": detail,
+        "kr": kr,
+        "objective": key_result.objective,
+        "can_edit": detail["can_edit"],
+        "kr_editable": {kr["pk"]: detail["can_edit"]},
+        "can_add_initiative": can_create(membership),
+        "history": _history_chart(detail),
+    }
+    return render(request, "objectives/kr_detail.html", context)
+
+
+def _history_chart(detail: dict) -> dict | None:
+    """Points of the value-history sparkline (SVG coordinates); presentation only, from the selector's data.
+
+    Uses the check-ins when there are any; before the first check-in, the revision trail's target values.
+    """
+    kr = detail["key_result"]
+    series = [(c["created_at"], float(c["value"])) for c in reversed(detail["checkins"])]
+    if not series:
+        return None
+    width, height, pad = 600, 140, 12
+    refs = [v for _, v in series]
+    for key in ("baseline", "target", "band_low", "band_high"):
+        if kr[key] is not None and (kr["kind"] != "maintain" or key.startswith("band")):
+            refs.append(float(kr[key]))
+    low, high = min(refs), max(refs)
+    span = (high - low) or 1.0
+
+    def y(value: float) -> float:
+        return round(height - pad - (value - low) / span * (height - 2 * pad), 1)
+
+    step = (width - 2 * pad) / max(len(series) - 1, 1)
+    points = [(round(pad + i * step, 1), y(v)) for i, (_, v) in enumerate(series)]
+    chart = {
+        "width": width,
+        "height": height,
+        "points": " ".join(f"{x},{yy}" for x, yy in points),
+        "dots": points,
+        "target_y": y(float(kr["target"])) if kr["kind"] in ("increase", "decrease") else None,
+        "band": None,
+    }
+    if kr["kind"] == "maintain":
+        top = y(float(kr["band_high"])) if kr["band_high"] is not None else pad
+        bottom = y(float(kr["band_low"])) if kr["band_low"] is not None else height - pad
+        chart["band"] = {"y": top, "h": max(bottom - top, 1)}
+    return chart
+
+
+# --- Teams --------------------------------------------------------------------------------------------------------
+@org_member_required
+def team_okrs(request, team_id):
+    org, membership = request.organization, request.membership
+    team = account_selectors.team_get(org=org, public_id=team_id)
+    board = selectors.team_board(org=org, membership=membership, team=team)
+    context = {"board": board, "team": team, "cycle": board["cycle"], "can_create": False, "filtered": False}
+    return render(request, "objectives/team_okrs.html", context)
