@@ -66,7 +66,9 @@ def seed(n: int, slug: str) -> Organization:
         users = User.objects.bulk_create(
             [User(email=f"{slug}-{i}@bench.test", password="!") for i in range(start, min(n, start + 10_000))]
         )
-        members = Membership.objects.bulk_create([Membership(organization=org, user=u, next_nudge_at=due) for u in users])
+        members = Membership.objects.bulk_create(
+            [Membership(organization=org, user=u, next_nudge_at=due) for u in users]
+        )
         cycle, _ = Cycle.objects.get_or_create(
             organization=org,
             name="Bench Q",
@@ -76,7 +78,12 @@ def seed(n: int, slug: str) -> Organization:
         KeyResult.objects.bulk_create(
             [
                 KeyResult(
-                    organization=org, objective=objective, owner=m, title=f"Raise metric {i}", target=100, status="active"
+                    organization=org,
+                    objective=objective,
+                    owner=m,
+                    title=f"Raise metric {i}",
+                    target=100,
+                    status="active",
                 )
                 for i, m in zip(range(start, start + len(members)), members, strict=True)
             ]
@@ -90,6 +97,7 @@ def cleanup(slug: str) -> None:
         c.execute("SELECT id FROM accounts_organization WHERE slug = %s", [slug])
         row = c.fetchone()
         if not row:
+            c.execute("DELETE FROM accounts_user WHERE email LIKE %s", [f"{slug}-%@bench.test"])  # an aborted seed
             return
         org_id = row[0]
         for table in ("checkins_checkinnudge", "objectives_keyresult", "objectives_objective", "objectives_cycle"):
@@ -98,6 +106,7 @@ def cleanup(slug: str) -> None:
         user_ids = [r[0] for r in c.fetchall()]
         c.execute("DELETE FROM accounts_membership WHERE organization_id = %s", [org_id])
         c.execute("DELETE FROM accounts_user WHERE id = ANY(%s)", [user_ids])
+        c.execute("DELETE FROM accounts_user WHERE email LIKE %s", [f"{slug}-%@bench.test"])
         c.execute("DELETE FROM accounts_organization WHERE id = %s", [org_id])
 
 
@@ -176,7 +185,8 @@ def write_readme(f: dict, concurrency: int) -> None:
         "## Nudges\n\n"
         "`bench/nudges.py`: members due at once → dispatcher (compare-and-set claim + receipts, 500-id batches "
         f"published on commit) → real Celery worker (prefork, {concurrency} processes) → local aiosmtpd sink.\n\n"
-        "| members | enqueue (target ≤ 5 s) | all delivered (target ≤ 300 s) | delivered | duplicates | re-run claims/sends |\n"
+        "| members | enqueue (target ≤ 5 s) | all delivered (target ≤ 300 s) | delivered | duplicates "
+        "| re-run claims/sends |\n"
         "|---|---|---|---|---|---|\n"
         f"| {f['members']:,} | {f['enqueue_s']:.2f} s | {f['delivery_s']:.1f} s | {f['delivered']:,} | "
         f"{f['duplicates']} | {f['rerun_claimed']} / 0 |\n\n"

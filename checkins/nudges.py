@@ -7,12 +7,13 @@ Guarantees (DESIGN.md §6, STYLE.md c.7):
   outbox. Batches of receipt ids are published on commit; if that publish is lost (process killed between commit
   and publish, broker hiccup, worker killed with the message unacked), the sweeper in the next dispatcher run
   re-enqueues receipts still unsent after RESEND_AFTER. Nothing is lost.
-- The sender locks each receipt (SELECT … FOR UPDATE SKIP LOCKED, sent_at IS NULL), stamps sent_at in the same
-  transaction *before* handing the message to SMTP, and commits right after the server's 250. A redelivered or
-  swept batch skips stamped receipts; a concurrent duplicate task skips locked ones; a failed send rolls back.
-  At-least-once window: a crash after the SMTP server accepted the DATA but before our COMMIT reached PostgreSQL
-  (microseconds: the 250 reply and one COMMIT write) sends that one message again. Every nudge carries a stable
-  Message-ID derived from its receipt, so such a copy is recognisably the same message.
+- The sender takes a session-level advisory lock per receipt of its batch (one statement; a concurrent duplicate
+  task skips receipts locked by another, and a killed worker's locks vanish with its connection), re-reads which are
+  still unsent, then for each message: SMTP send, and right after the server's 250 an autocommit UPDATE stamping
+  sent_at. A redelivered or swept batch skips stamped receipts; a failed send leaves the receipt unstamped for the
+  retry. At-least-once window: a crash after the SMTP server accepted the DATA but before our stamp reached
+  PostgreSQL (the 250 reply plus one UPDATE write: well under a millisecond) sends that one message again. Every
+  nudge carries a stable Message-ID derived from its receipt, so such a copy is recognisably the same message.
 - `channels` on a stamped receipt says what happened: ["email", "slack"…] sent; [] skipped by rule (no active KR or
   everything already checked in); ["email_refused"] the server refused the address (not retried).
 """
@@ -302,83 +303,88 @@ def _receipt_message_id(receipt: CheckinNudge) -> str:
     return f"<nudge-{receipt.public_id}@{settings.SITE_URL.split('://')[-1].split('/')[0].split(':')[0]}>"
 
 
-# Lock and stamp in one round trip: the subquery takes the row lock (SKIP LOCKED: another task is sending it right
-# now) and only an unsent receipt matches. synchronous_commit=off for this transaction only: COMMIT returns without
-# waiting for the WAL flush, which keeps the at-least-once window short. The stamp can then only be lost if
-# PostgreSQL itself crashes within a fraction of a second (a worker crash cannot lose it).
-_CLAIM_RECEIPT_SQL = """
-    UPDATE checkins_checkinnudge AS n SET sent_at = %s, updated_at = %s, channels = %s::jsonb
-    FROM (SELECT set_config('synchronous_commit', 'off', true)) AS cfg
-    WHERE n.id = (SELECT id FROM checkins_checkinnudge WHERE id = %s AND sent_at IS NULL FOR UPDATE SKIP LOCKED)
-    RETURNING n.id
+# Advisory-lock namespace for nudge receipts (two-int form, so it cannot collide with single-key users).
+_LOCK_CLASS = 0x6E756467  # "nudg"
+_LOCK_SQL = """
+    SELECT n.id FROM checkins_checkinnudge n
+    WHERE n.id = ANY(%s) AND n.sent_at IS NULL AND pg_try_advisory_lock(%s, (n.id %% 2147483647)::int)
 """
-
-
-def _claim_receipt(cursor, receipt_id: int, now: datetime, channels: str) -> bool:
-    cursor.execute(_CLAIM_RECEIPT_SQL, [now, now, channels, receipt_id])
-    return cursor.fetchone() is not None
+_STAMP_SQL = """
+    UPDATE checkins_checkinnudge SET sent_at = %s, updated_at = %s, channels = %s::jsonb
+    WHERE id = ANY(%s) AND sent_at IS NULL
+"""
 
 
 def nudge_batch_send(*, receipt_ids: list[int]) -> SendResult:
     """Send the nudges/reminders of a batch of receipts over one SMTP connection. Idempotent (module docstring)."""
     result = SendResult()
+    with connection.cursor() as cursor:
+        # Autocommit statements from here on: each stamp is durable the moment it returns. synchronous_commit=off
+        # (this session, reset below) skips the WAL-flush wait; only a PostgreSQL crash could lose a stamp.
+        cursor.execute("SET synchronous_commit TO off")
+        cursor.execute(_LOCK_SQL, [list(receipt_ids), _LOCK_CLASS])
+        locked = [r[0] for r in cursor.fetchall()]
+        try:
+            result.already = len(set(receipt_ids)) - len(locked)
+            if locked:
+                _send_locked(cursor=cursor, receipt_ids=locked, result=result)
+        finally:
+            cursor.execute("SELECT pg_advisory_unlock_all()")
+            cursor.execute("RESET synchronous_commit")
+    return result
+
+
+def _send_locked(*, cursor, receipt_ids: list[int], result: SendResult) -> None:
+    # Re-read under the locks: another task may have stamped some between its unlock and our lock.
     receipts = list(
         CheckinNudge.objects.filter(pk__in=receipt_ids, sent_at=None)  # tenancy: by receipt id (task input)
         .select_related("membership__user", "membership__organization")
         .order_by("pk")
     )
-    result.already = len(set(receipt_ids)) - len(receipts)
+    result.already += len(receipt_ids) - len(receipts)
     if not receipts:
-        return result
+        return
     contents = nudge_contents(
         memberships=[r.membership for r in receipts],
         week_start_of={r.membership_id: r.week_start for r in receipts},
     )
+    to_send = []
+    skipped = []
+    for r in receipts:
+        content = contents[r.membership_id]
+        (to_send if r.membership.is_active and content.pending else skipped).append((r, content))
+    if skipped:
+        now = timezone.now()
+        cursor.execute(_STAMP_SQL, [now, now, "[]", [r.pk for r, _ in skipped]])
+        result.skipped = len(skipped)
     sent_to: list[Membership] = []
     mail = get_connection()
     mail.open()  # one connection for the whole batch (a no-op for non-SMTP backends)
     try:
-        for receipt in receipts:
-            outcome = _send_one(receipt=receipt, content=contents[receipt.membership_id], mail=mail)
-            setattr(result, outcome, getattr(result, outcome) + 1)
-            if outcome == "sent":
+        for receipt, content in to_send:
+            message = nudge_message(
+                content=content,
+                kind=receipt.kind,
+                week_start=receipt.week_start,
+                url=nudge_link_url(receipt=receipt, key_result_ids=[kr.pk for kr in content.pending]),
+                message_id=_receipt_message_id(receipt),
+            )
+            try:
+                mail.send_messages([message])  # raises on failure: the receipt stays unsent for the retry
+            except smtplib.SMTPRecipientsRefused:
+                logger.warning("nudge %s: recipient refused", receipt.pk)
+                channels = '["email_refused"]'
+                result.refused += 1
+            else:
+                channels = '["email"]'
+                result.sent += 1
                 sent_to.append(receipt.membership)
+            now = timezone.now()
+            cursor.execute(_STAMP_SQL, [now, now, channels, [receipt.pk]])
     finally:
         mail.close()
     if sent_to:
         _post_nudges_to_slack(sent_to)
-    return result
-
-
-def _send_one(*, receipt: CheckinNudge, content: NudgeContent, mail) -> str:
-    """Lock, decide, stamp, send, commit — for one receipt. Returns the outcome name."""
-    membership = content.membership
-    skip = not membership.is_active or not content.pending
-    message = None
-    if not skip:
-        message = nudge_message(
-            content=content,
-            kind=receipt.kind,
-            week_start=receipt.week_start,
-            url=nudge_link_url(receipt=receipt, key_result_ids=[kr.pk for kr in content.pending]),
-            message_id=_receipt_message_id(receipt),
-        )
-    now = timezone.now()
-    try:
-        with transaction.atomic(), connection.cursor() as cursor:
-            if not _claim_receipt(cursor, receipt.pk, now, "[]" if skip else '["email"]'):
-                return "already"  # stamped meanwhile, or another task holds it right now
-            if skip:
-                return "skipped"
-            # Stamped first, send, then COMMIT: a failed send raises and rolls the stamp back (module docstring).
-            mail.send_messages([message])
-    except smtplib.SMTPRecipientsRefused:
-        logger.warning("nudge %s: recipient refused", receipt.pk)
-        CheckinNudge.objects.filter(pk=receipt.pk, sent_at=None).update(  # tenancy: by receipt id
-            sent_at=now, updated_at=now, channels=["email_refused"]
-        )
-        return "refused"
-    return "sent"
 
 
 def _post_nudges_to_slack(memberships: list[Membership]) -> None:

@@ -33,6 +33,7 @@ class Initiative(TenantModel):
         indexes = [
             models.Index(fields=["organization", "key_result"], name="initiative_org_kr"),
             models.Index(fields=["organization", "owner", "status"], name="initiative_org_owner_status"),
+            models.Index(fields=["organization", "-created_at"], name="initiative_org_created"),
         ]
 
     def __str__(self) -> str:

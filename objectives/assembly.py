@@ -364,8 +364,14 @@ def assemble_objectives(org: Organization, rows: list[dict], visible_qs, ctx: Co
         .order_by("position", "created_at")
         .values(*KEY_RESULT_VALUES)
     )
-    counts = initiative_counts(org, objective_ids=ids)
-    recent = recent_checkins(org, objective_ids=ids)
+    kr_ids = [kr["id"] for kr in kr_rows]
+    # A page of KRs: look them up by id on the (org, kr) indexes; a whole board: join through the objectives.
+    counts = (
+        initiative_counts(org, key_result_ids=kr_ids)
+        if len(kr_ids) <= 1000
+        else initiative_counts(org, objective_ids=ids)
+    )
+    recent = recent_checkins(org, key_result_ids=kr_ids)
     by_owner, by_team = focus_counts(org, visible_qs, {r["cycle_id"] for r in rows})
     krs_by_objective: dict[int, list[dict]] = defaultdict(list)
     for kr in kr_rows:

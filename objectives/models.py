@@ -101,6 +101,8 @@ class Objective(TenantModel):
             models.Index(fields=["organization", "cycle", "status"], name="objective_org_cycle_status"),
             models.Index(fields=["organization", "owner"], name="objective_org_owner"),
             models.Index(fields=["organization", "team"], name="objective_org_team"),
+            # API lists page newest first (cursor pagination): walk this index and stop after one page.
+            models.Index(fields=["organization", "-created_at"], name="objective_org_created"),
         ]
 
     def __str__(self) -> str:
@@ -175,6 +177,7 @@ class KeyResult(TenantModel):
         indexes = [
             models.Index(fields=["organization", "objective"], name="kr_org_objective"),
             models.Index(fields=["organization", "owner", "status"], name="kr_org_owner_status"),
+            models.Index(fields=["organization", "-created_at"], name="kr_org_created"),
         ]
 
     def __str__(self) -> str:

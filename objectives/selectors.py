@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet
 from django.shortcuts import get_object_or_404
 
 from accounts.models import Membership, Organization, Role, Team, TeamMember
@@ -83,6 +83,51 @@ def cycle_current(*, org: Organization, today: date | None = None) -> Cycle | No
         .first()
     )
     return active or cycles.filter(status=Cycle.Status.ACTIVE).order_by("-start_date").first() or cycles.first()
+
+
+def cycle_list_with_counts(*, org: Organization, membership: Membership) -> list[Cycle]:
+    """The org's cycles, each with `objective_count`: the non-archived objectives this member can see."""
+    visible = visibility_q(membership, "objectives__") & ~Q(objectives__status=Objective.Status.ARCHIVED)
+    return list(
+        Cycle.objects.for_org(org)
+        .select_related("parent")
+        .annotate(objective_count=Count("objectives", filter=visible))
+    )
+
+
+ALIGNMENT_CANDIDATES_LIMIT = 300
+
+
+def alignment_candidates(*, org: Organization, membership: Membership, objective: Objective) -> list[Objective]:
+    """Visible, open company/team objectives `objective` may align or contribute to: in its cycle or the year
+    around it, not itself and nothing already aligned under it (that would be a loop), company first, with their
+    KRs prefetched. Four queries; capped (a picker, not a report). The alignment service re-checks loops."""
+    from objectives.services.alignment import _alignment_graph
+
+    parents, _ = _alignment_graph(org)
+    children: dict[int, set[int]] = defaultdict(set)
+    for child, ups in parents.items():
+        for up in ups:
+            children[up].add(child)
+    below, stack = {objective.pk}, [objective.pk]
+    while stack:
+        for child in children.get(stack.pop(), ()):
+            if child not in below:
+                below.add(child)
+                stack.append(child)
+    cycles = [c for c in (objective.cycle_id, objective.cycle.parent_id) if c]
+    qs = (
+        visible_objectives(org, membership)
+        .filter(cycle_id__in=cycles, level__in=[Objective.Level.COMPANY, Objective.Level.TEAM])
+        .exclude(status__in=[Objective.Status.ARCHIVED, Objective.Status.CLOSED])
+        .exclude(pk__in=below)
+        .order_by("position", "created_at")
+        .prefetch_related(
+            Prefetch("key_results", queryset=KeyResult.objects.for_org(org).order_by("position", "created_at"))
+        )
+    )[:ALIGNMENT_CANDIDATES_LIMIT]
+    order = {level: n for n, level in enumerate(LEVEL_ORDER)}
+    return sorted(qs, key=lambda o: order.get(o.level, 9))
 
 
 # --- Single objects -----------------------------------------------------------------------------------------------
@@ -452,6 +497,8 @@ def key_result_detail(*, org: Organization, membership: Membership, key_result: 
 
 
 __all__ = [
+    "alignment_candidates",
+    "cycle_list_with_counts",
     "can_edit_initiative",
     "cycle_board",
     "cycle_current",
@@ -468,49 +515,3 @@ __all__ = [
     "visible_key_results",
     "visible_objectives",
 ]
-
-
-# added by H5 for the cycle list page
-def cycle_list_with_counts(*, org: Organization, membership: Membership) -> list[Cycle]:
-    """The org's cycles, each with `objective_count`: the non-archived objectives the member can see. Two queries."""
-    from django.db.models import Count
-
-    counts = dict(
-        visible_objectives(org, membership)
-        .exclude(status=Objective.Status.ARCHIVED)
-        .values("cycle_id")
-        .annotate(n=Count("id"))
-        .order_by()
-        .values_list("cycle_id", "n")
-    )
-    cycles = list(cycle_list(org=org))
-    for cycle in cycles:
-        cycle.objective_count = counts.get(cycle.pk, 0)
-    return cycles
-
-
-# added by H5 for the objective page (alignment and contribution pickers)
-ALIGNMENT_CANDIDATES_LIMIT = 300
-
-
-def alignment_candidates(*, org: Organization, membership: Membership, objective: Objective) -> list[Objective]:
-    """Visible company/team objectives `objective` may align or contribute to: in its cycle or the year around it,
-    not itself, with their KRs prefetched, company first. Two queries; capped (a picker, not a report).
-
-    Loops are refused by the alignment service, not here.
-    """
-    from django.db.models import Prefetch
-
-    cycle_ids = [objective.cycle_id] + ([objective.cycle.parent_id] if objective.cycle.parent_id else [])
-    order = {level: n for n, level in enumerate(LEVEL_ORDER)}
-    qs = (
-        visible_objectives(org, membership)
-        .filter(cycle_id__in=cycle_ids, level__in=[Objective.Level.COMPANY, Objective.Level.TEAM])
-        .exclude(pk=objective.pk)
-        .exclude(status__in=[Objective.Status.ARCHIVED, Objective.Status.CLOSED])
-        .order_by("position", "created_at")
-        .prefetch_related(
-            Prefetch("key_results", queryset=KeyResult.objects.for_org(org).order_by("position", "created_at"))
-        )
-    )[:ALIGNMENT_CANDIDATES_LIMIT]
-    return sorted(qs, key=lambda o: order.get(o.level, 9))

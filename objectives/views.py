@@ -13,6 +13,7 @@ from django.views.decorators.http import require_POST
 
 from accounts import selectors as account_selectors
 from accounts.models import Role
+from checkins.selectors import kr_chart_context
 from objectives import selectors, services
 from objectives.forms import (
     AlignmentForm,
@@ -50,6 +51,22 @@ def _retarget(response, target: str, swap: str = "outerHTML"):
 
 
 # --- Cycles -------------------------------------------------------------------------------------------------------
+def _tree_order(cycles) -> list:
+    """Years (and standalone cycles) newest first, each followed by the quarters inside it."""
+    cycles = list(cycles)
+    ids = {c.pk for c in cycles}
+    children: dict[int, list] = {}
+    for c in cycles:
+        if c.parent_id in ids:
+            children.setdefault(c.parent_id, []).append(c)
+    ordered = []
+    for c in cycles:
+        if c.parent_id not in ids:
+            ordered.append(c)
+            ordered.extend(sorted(children.get(c.pk, []), key=lambda q: q.start_date, reverse=True))
+    return ordered
+
+
 @org_member_required
 def okrs_home(request):
     """The "OKRs" link: the current cycle's board, or the cycle list when there is none yet."""
@@ -63,7 +80,7 @@ def okrs_home(request):
 def cycle_list(request):
     org = request.organization
     context = {
-        "cycles": selectors.cycle_list_with_counts(org=org, membership=request.membership),
+        "cycles": _tree_order(selectors.cycle_list_with_counts(org=org, membership=request.membership)),
         "current": selectors.cycle_current(org=org),
         "can_manage": request.membership.role >= Role.ADMIN,
     }
@@ -83,7 +100,7 @@ def cycle_manage(request):
             messages.success(request, f"Cycle {cycle.name} created. Set it active when you are ready.")
             return redirect("objectives:cycle_manage", org.slug)
     status = 422 if form.errors else 200
-    context = {"form": form, "cycles": selectors.cycle_list(org=org)}
+    context = {"form": form, "cycles": _tree_order(selectors.cycle_list(org=org))}
     return render(request, "objectives/cycle_manage.html", context, status=status)
 
 
@@ -128,6 +145,14 @@ def _board_filters(request, org):
     return form, {"team": team, "owner": owner, "status": values.get("status"), "signal": values.get("signal")}
 
 
+def _cycle_tabs(org, cycle, limit: int = 6) -> list:
+    """The open cycles to switch between (a few, newest first), always including the one on screen."""
+    tabs = list(selectors.cycle_list(org=org).exclude(status=Cycle.Status.CLOSED)[:limit])
+    if cycle.pk not in {c.pk for c in tabs}:
+        tabs.append(cycle)
+    return sorted(tabs, key=lambda c: (c.kind != Cycle.Kind.QUARTER, -c.start_date.toordinal()))
+
+
 @org_member_required
 def cycle_detail(request, cycle_id):
     org, membership = request.organization, request.membership
@@ -139,7 +164,7 @@ def cycle_detail(request, cycle_id):
         "cycle": cycle,
         "filter_form": filter_form,
         "filtered": any(filters.values()),
-        "cycles": selectors.cycle_list(org=org),
+        "cycles": _cycle_tabs(org, cycle),
         "can_create": can_create(membership) and cycle.status != Cycle.Status.CLOSED,
     }
     if request.htmx and request.htmx.target == "board":
@@ -469,46 +494,9 @@ def kr_detail(request, key_result_id):
         "can_edit": detail["can_edit"],
         "kr_editable": {kr["pk"]: detail["can_edit"]},
         "can_add_initiative": can_create(membership),
-        "history": _history_chart(detail),
+        "chart": kr_chart_context(org=org, key_result=key_result),
     }
     return render(request, "objectives/kr_detail.html", context)
-
-
-def _history_chart(detail: dict) -> dict | None:
-    """Points of the value-history sparkline (SVG coordinates); presentation only, from the selector's data.
-
-    Uses the check-ins when there are any; before the first check-in, the revision trail's target values.
-    """
-    kr = detail["key_result"]
-    series = [(c["created_at"], float(c["value"])) for c in reversed(detail["checkins"])]
-    if not series:
-        return None
-    width, height, pad = 600, 140, 12
-    refs = [v for _, v in series]
-    for key in ("baseline", "target", "band_low", "band_high"):
-        if kr[key] is not None and (kr["kind"] != "maintain" or key.startswith("band")):
-            refs.append(float(kr[key]))
-    low, high = min(refs), max(refs)
-    span = (high - low) or 1.0
-
-    def y(value: float) -> float:
-        return round(height - pad - (value - low) / span * (height - 2 * pad), 1)
-
-    step = (width - 2 * pad) / max(len(series) - 1, 1)
-    points = [(round(pad + i * step, 1), y(v)) for i, (_, v) in enumerate(series)]
-    chart = {
-        "width": width,
-        "height": height,
-        "points": " ".join(f"{x},{yy}" for x, yy in points),
-        "dots": points,
-        "target_y": y(float(kr["target"])) if kr["kind"] in ("increase", "decrease") else None,
-        "band": None,
-    }
-    if kr["kind"] == "maintain":
-        top = y(float(kr["band_high"])) if kr["band_high"] is not None else pad
-        bottom = y(float(kr["band_low"])) if kr["band_low"] is not None else height - pad
-        chart["band"] = {"y": top, "h": max(bottom - top, 1)}
-    return chart
 
 
 # --- Teams --------------------------------------------------------------------------------------------------------

@@ -1,4 +1,6 @@
-from objectives.api.views import ContributionViewSet, CycleViewSet, KeyResultViewSet, MeViewSet, ObjectiveViewSet
+from django.urls import path
+
+from objectives.api.views import ContributionViewSet, CycleViewSet, KeyResultViewSet, MeView, ObjectiveViewSet
 from okrapp.api.routers import OrgRouter
 
 router = OrgRouter()
@@ -6,5 +8,4 @@ router.register("cycles", CycleViewSet, basename="api-cycles")
 router.register("objectives", ObjectiveViewSet, basename="api-objectives")
 router.register("key-results", KeyResultViewSet, basename="api-key-results")
 router.register("contributions", ContributionViewSet, basename="api-contributions")
-router.register("me", MeViewSet, basename="api-me")
-urlpatterns = router.urls
+urlpatterns = [*router.urls, path("me", MeView.as_view(), name="api-me")]

@@ -11,7 +11,9 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema
 from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from accounts.api.serializers import MembershipSerializer
 from accounts.models import Membership, Role, Team
@@ -20,7 +22,7 @@ from objectives.api import serializers as s
 from objectives.health import SIGNAL_CODES
 from objectives.models import Contribution, Cycle, KeyResult, Objective
 from objectives.permissions import can_edit_key_result, can_edit_objective
-from okrapp.api.viewsets import OrgScopedViewSet
+from okrapp.api.viewsets import HasOrgRole, OrgScopedViewSet
 
 READ = {"list": Role.VIEWER, "retrieve": Role.VIEWER}
 WRITE = {"create": Role.MEMBER, "update": Role.MEMBER, "partial_update": Role.MEMBER, "destroy": Role.MEMBER}
@@ -550,17 +552,17 @@ class ContributionViewSet(FilterMixin, OrgScopedViewSet):
 
 
 # --- Me -----------------------------------------------------------------------------------------------------------
-class MeViewSet(OrgScopedViewSet):
+class MeView(APIView):
     """The caller's own membership in this organization (also the benchmark's authenticated floor)."""
 
-    model = Membership
-    required_roles = {"list": Role.VIEWER}
-    pagination_class = None
-    serializer_class = MembershipSerializer
+    permission_classes = [IsAuthenticated, HasOrgRole]
 
-    @extend_schema(responses=MembershipSerializer)
-    def list(self, request, org_slug=None):
+    def required_role(self, request) -> Role:
+        return Role.VIEWER
+
+    @extend_schema(responses=MembershipSerializer, operation_id="me_retrieve")
+    def get(self, request, org_slug=None):
         return Response(MembershipSerializer(request.membership).data)
 
 
-__all__ = ["ContributionViewSet", "CycleViewSet", "KeyResultViewSet", "MeViewSet", "ObjectiveViewSet"]
+__all__ = ["ContributionViewSet", "CycleViewSet", "KeyResultViewSet", "MeView", "ObjectiveViewSet"]

@@ -3,7 +3,6 @@
 The worker runs `okrapp.settings_test` against this test run's database (transactional_db commits for real).
 """
 
-import os
 import re
 import time
 from datetime import timedelta
@@ -125,7 +124,7 @@ def test_killing_the_worker_mid_way_loses_and_duplicates_nothing(sink, worker_fa
     # The killed batches stay unacked in Redis until the broker's visibility timeout (2 h); the dispatcher's
     # sweeper re-enqueues unsent receipts after RESEND_AFTER. Run it as if that time had passed.
     swept = nudges_dispatch(now=timezone.now() + RESEND_AFTER + timedelta(seconds=5))
-    assert swept.swept == n - CheckinNudge.objects.filter(sent_at__isnull=False).count() or swept.swept > 0
+    assert swept.swept > 0  # the killed batches' unsent receipts
     assert sink.wait_for(n, timeout=45) >= n
     time.sleep(1.5)
     counts = sink.by_recipient()
@@ -135,4 +134,3 @@ def test_killing_the_worker_mid_way_loses_and_duplicates_nothing(sink, worker_fa
     assert lost == []
     assert duplicated == {}
     assert CheckinNudge.objects.filter(sent_at=None).count() == 0
-    assert os.environ.get("REDIS_URL", "").endswith("/9") or True

@@ -189,3 +189,26 @@ def test_key_result_detail_lists_revisions_checkins_initiatives(org, member, cyc
     assert detail["key_result"]["display"]["target"] == "60%"
     assert len(detail["initiatives"]) == 1
     assert KeyResult.objects.get(pk=kr.pk).target == 60
+
+
+def test_cycle_list_with_counts_respects_privacy(org, member, viewer, cycle):
+    ObjectiveFactory(cycle=cycle, owner=member)
+    ObjectiveFactory(cycle=cycle, owner=member, visibility="private")
+    ObjectiveFactory(cycle=cycle, owner=member, status="archived")
+    counts = {c.name: c.objective_count for c in selectors.cycle_list_with_counts(org=org, membership=viewer)}
+    assert counts == {"Q2 2026": 1}
+    counts = {c.name: c.objective_count for c in selectors.cycle_list_with_counts(org=org, membership=member)}
+    assert counts == {"Q2 2026": 2}
+
+
+def test_alignment_candidates_exclude_self_descendants_and_private(org, member, viewer, cycle):
+    me = ObjectiveFactory(cycle=cycle, owner=viewer, title="Me")
+    child = ObjectiveFactory(cycle=cycle, owner=member, title="Child", parent_objective=me)
+    ObjectiveFactory(cycle=cycle, owner=member, title="Grandchild", parent_key_result=KeyResultFactory(objective=child))
+    ObjectiveFactory(cycle=cycle, owner=member, title="Secret", visibility="private")
+    ObjectiveFactory(cycle=CycleFactory(organization=org), owner=member, title="Elsewhere")
+    ok = ObjectiveFactory(cycle=cycle, owner=member, title="Company")
+    KeyResultFactory(objective=ok, title="KR 1")
+    candidates = selectors.alignment_candidates(org=org, membership=viewer, objective=me)
+    assert [c.title for c in candidates] == ["Company"]
+    assert [kr.title for kr in candidates[0].key_results.all()] == ["KR 1"]

@@ -771,7 +771,7 @@ def test_kr_page_shows_history_initiatives_and_revisions(client_for, viewer, kr,
     response = client_for(viewer).get(url("objectives:kr_detail", org, kr.public_id))
     assert response.status_code == 200
     body = response.content.decode()
-    for text in ("Value history", "<polyline", "week -1", "Onboarding emails", "Better data", "diff-old"):
+    for text in ("History and forecast", "<polyline", "week -1", "Onboarding emails", "Better data", "diff-old"):
         assert text in body, text
     assert 'data-testid="edit-kr"' not in body  # viewers read only
 
@@ -849,4 +849,14 @@ def test_cycle_list_query_count_does_not_grow(client_for, admin):
         Cycle(organization=org, name=f"D{i}", start_date=dt.date(1000 + i, 1, 1), end_date=dt.date(1000 + i, 3, 31))
         for i in range(990)
     )
+    assert _queries(client, path) == small
+
+
+def test_dashboard_query_count_does_not_grow(client_for, admin, cycle):
+    client = client_for(admin)
+    path = reverse("accounts:dashboard", args=[cycle.organization.slug])
+    _bulk_objectives(cycle, admin, 10)
+    client.get(path)
+    small = _queries(client, path)
+    _bulk_objectives(cycle, admin, 990)
     assert _queries(client, path) == small

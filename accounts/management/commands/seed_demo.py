@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from accounts.demo import DEMO_PASSWORD, seed_demo_people
@@ -11,7 +12,7 @@ class Command(BaseCommand):
         for hook in _extra_seeders():
             hook(org=org, people=people, teams=teams)
         self.stdout.write(self.style.SUCCESS("Demo data ready."))
-        self.stdout.write(f"  Log in at http://127.0.0.1:8000/ as demo@okrapp.local / {DEMO_PASSWORD}")
+        self.stdout.write(f"  Log in at {settings.SITE_URL}/ as demo@okrapp.local / {DEMO_PASSWORD}")
 
 
 def _extra_seeders():

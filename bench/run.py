@@ -1,0 +1,229 @@
+"""Bench: p50/p95 of the cycle page and the objectives list API next to an authenticated trivial view (floor) and a
+raw-SQL + orjson view returning the same rows, measured in one run against gunicorn -w 2 (DESIGN.md §10).
+
+    DEBUG=true DATABASE_URL=postgres://…/okrapp_bench REDIS_URL=redis://127.0.0.1:6379/N \
+        .venv/bin/python bench/run.py [--requests 300] [--page-requests 40] [--concurrency 2] [--write-readme]
+
+Run bench/generate.py first. gunicorn listens on 127.0.0.1 on a free port and is stopped at the end. Each target is
+bounded in count and in time (--max-seconds); the load generator (threads + requests) runs on the same box.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+STATE_FILE = ROOT / "bench" / ".bench.json"
+README = ROOT / "bench" / "README.md"
+BEGIN, END = "<!-- okr-bench:begin -->", "<!-- okr-bench:end -->"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+BENCH_SECRET = "bench-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz"
+
+
+def session_cookie(email: str) -> str:
+    """A logged-in session for the bench org's owner, created directly in the session store."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "okrapp.settings")
+    os.environ["SECRET_KEY"] = os.environ.get("SECRET_KEY") or BENCH_SECRET  # gunicorn signs with the same key
+    import django
+
+    django.setup()
+    from importlib import import_module
+
+    from django.conf import settings
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.sessions.backends.db import SessionStore
+
+    from accounts.models import User
+
+    user = User.objects.get(email=email)
+    store = import_module(settings.SESSION_ENGINE).SessionStore() if settings.SESSION_ENGINE else SessionStore()
+    store[SESSION_KEY] = str(user.pk)
+    store[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    store[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    store.save()
+    return store.session_key
+
+
+def page_url_exists() -> bool:
+    from django.urls import NoReverseMatch, reverse
+
+    try:
+        reverse("objectives:cycle_detail", args=["x", "00000000-0000-0000-0000-000000000000"])
+    except NoReverseMatch:
+        return False
+    return True
+
+
+def start_gunicorn(port: int) -> subprocess.Popen:
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "bench.settings",
+        "DEBUG": "false",
+        "SECRET_KEY": os.environ.get("SECRET_KEY") or BENCH_SECRET,
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "SECURE_SSL_REDIRECT": "false",
+        "SECURE_COOKIES": "false",
+        "STATIC_MANIFEST": "false",
+        "LOG_LEVEL": "WARNING",
+    }
+    cmd = [
+        str(ROOT / ".venv" / "bin" / "gunicorn"),
+        "okrapp.wsgi:application",
+        "-w",
+        "2",
+        "-b",
+        f"127.0.0.1:{port}",
+        "--log-level",
+        "warning",
+    ]
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, start_new_session=True)
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        try:
+            requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
+            return proc
+        except requests.RequestException:
+            time.sleep(0.2)
+    proc.kill()
+    raise SystemExit("gunicorn did not start")
+
+
+def measure(url: str, *, n: int, concurrency: int, max_seconds: float, **kwargs) -> dict:
+    """Fire n GETs from `concurrency` threads (each with its own keep-alive session); latencies in ms."""
+    latencies: list[float] = []
+    errors: list[str] = []
+    lock = threading.Lock()
+    counter = iter(range(n))
+    stop_at = time.perf_counter() + max_seconds
+
+    def worker():
+        with requests.Session() as http:
+            for _ in range(3):  # warm up this connection and the worker's caches
+                http.get(url, timeout=30, allow_redirects=False, **kwargs)
+            while time.perf_counter() < stop_at:
+                with lock:
+                    if next(counter, None) is None:
+                        return
+                t0 = time.perf_counter()
+                r = http.get(url, timeout=30, allow_redirects=False, **kwargs)
+                elapsed = (time.perf_counter() - t0) * 1000
+                with lock:
+                    latencies.append(elapsed)
+                    if r.status_code != 200:
+                        errors.append(f"{r.status_code}")
+
+    started = time.perf_counter()
+    threads = [threading.Thread(target=worker) for _ in range(concurrency)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    wall = time.perf_counter() - started
+    latencies.sort()
+    q = statistics.quantiles(latencies, n=100) if len(latencies) >= 2 else latencies * 100
+    return {
+        "n": len(latencies),
+        "errors": len(errors),
+        "p50": statistics.median(latencies),
+        "p95": q[94],
+        "rps": len(latencies) / wall if wall else 0.0,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=300)
+    parser.add_argument("--page-requests", type=int, default=40)
+    parser.add_argument("--concurrency", type=int, default=2)
+    parser.add_argument("--max-seconds", type=float, default=60)
+    parser.add_argument("--write-readme", action="store_true")
+    args = parser.parse_args()
+    state = json.loads(STATE_FILE.read_text())
+    cookie = session_cookie(state["owner_email"])
+    has_page = page_url_exists()
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    slug, cycle = state["slug"], state["cycle"]
+    auth = {"headers": {"Authorization": f"Bearer {state['token']}"}}
+    targets = [
+        ("floor: GET /me (token, trivial)", f"{base}/api/v1/o/{slug}/me", args.requests, auth),
+        ("raw SQL + orjson, same 50 objectives", f"{base}/bench/o/{slug}/objectives-raw", args.requests, auth),
+        ("API objectives list (50/page)", f"{base}/api/v1/o/{slug}/objectives", args.requests, auth),
+        ("API objectives list, cycle filter", f"{base}/api/v1/o/{slug}/objectives?cycle={cycle}", args.requests, auth),
+        ("API key-results list (50/page)", f"{base}/api/v1/o/{slug}/key-results", args.requests, auth),
+    ]
+    if has_page:
+        targets.append(
+            (
+                f"cycle page ({state['cycle_objectives']} objectives)",
+                f"{base}/o/{slug}/cycles/{cycle}/",
+                args.page_requests,
+                {"cookies": {"sessionid": cookie}},
+            )
+        )
+    proc = start_gunicorn(port)
+    results = []
+    try:
+        for label, url, n, kwargs in targets:
+            r = measure(url, n=n, concurrency=args.concurrency, max_seconds=args.max_seconds, **kwargs)
+            results.append((label, r))
+            print(
+                f"{label:45s} n={r['n']:4d} err={r['errors']:3d} p50={r['p50']:7.1f} ms "
+                f"p95={r['p95']:7.1f} ms {r['rps']:7.1f} req/s",
+                flush=True,
+            )
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=30)
+    floor = results[0][1]
+    raw = results[1][1]
+    lines = [
+        f"Data: {state['objectives']} objectives, {state['key_results']} KRs, {state['initiatives']} initiatives "
+        f"in one org; gunicorn -w 2, {args.concurrency} client threads on the same box.",
+        "",
+        "| target | n | p50 ms | p95 ms | req/s | p50 ÷ floor | p50 ÷ raw SQL |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for label, r in results:
+        lines.append(
+            f"| {label} | {r['n']} | {r['p50']:.1f} | {r['p95']:.1f} | {r['rps']:.0f} | "
+            f"{r['p50'] / floor['p50']:.2f}× | {r['p50'] / raw['p50']:.2f}× |"
+        )
+    if not has_page:
+        lines.append("")
+        lines.append("The cycle page URL (objectives:cycle_detail) is not present; only the API was measured.")
+    table = "\n".join(lines)
+    print()
+    print(table)
+    if args.write_readme:
+        text = README.read_text() if README.exists() else "# Benchmarks\n"
+        block = f"{BEGIN}\n{table}\n{END}"
+        if BEGIN in text:
+            text = text[: text.index(BEGIN)] + block + text[text.index(END) + len(END) :]
+        else:
+            text = text.rstrip() + "\n\n## OKR pages and lists (bench/run.py)\n\n" + block + "\n"
+        README.write_text(text)
+
+
+if __name__ == "__main__":
+    main()
