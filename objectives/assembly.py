@@ -185,10 +185,14 @@ def recent_checkins(org: Organization, *, key_result_ids=None, objective_ids=Non
     return out
 
 
-def focus_counts(org: Organization, visible_qs, cycle_ids) -> tuple[dict, dict]:
-    """(cycle, owner) → objectives and (cycle, team) → objectives, among the objectives the caller can see."""
+def focus_counts(org: Organization, visible_qs, rows: list[dict]) -> tuple[dict, dict]:
+    """(cycle, owner) → objectives and (cycle, team) → objectives, among the objectives the caller can see, for the
+    owners and teams of `rows` only."""
+    owners = {r["owner_id"] for r in rows if r["owner_id"]}
+    teams = {r["team_id"] for r in rows if r["team_id"]}
     rows = (
-        visible_qs.filter(cycle_id__in=list(cycle_ids))
+        visible_qs.filter(cycle_id__in={r["cycle_id"] for r in rows})
+        .filter(Q(owner_id__in=owners) | Q(team_id__in=teams))
         .exclude(status=Objective.Status.ARCHIVED)
         .values("cycle_id", "owner_id", "team_id")
         .annotate(n=Count("id"))
@@ -372,7 +376,7 @@ def assemble_objectives(org: Organization, rows: list[dict], visible_qs, ctx: Co
         else initiative_counts(org, objective_ids=ids)
     )
     recent = recent_checkins(org, key_result_ids=kr_ids)
-    by_owner, by_team = focus_counts(org, visible_qs, {r["cycle_id"] for r in rows})
+    by_owner, by_team = focus_counts(org, visible_qs, rows)
     krs_by_objective: dict[int, list[dict]] = defaultdict(list)
     for kr in kr_rows:
         krs_by_objective[kr["objective_id"]].append(

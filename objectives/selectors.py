@@ -100,27 +100,16 @@ ALIGNMENT_CANDIDATES_LIMIT = 300
 
 def alignment_candidates(*, org: Organization, membership: Membership, objective: Objective) -> list[Objective]:
     """Visible, open company/team objectives `objective` may align or contribute to: in its cycle or the year
-    around it, not itself and nothing already aligned under it (that would be a loop), company first, with their
-    KRs prefetched. Four queries; capped (a picker, not a report). The alignment service re-checks loops."""
-    from objectives.services.alignment import _alignment_graph
+    around it, not itself, company first, with their KRs prefetched. Two queries; capped (a picker, not a report).
 
-    parents, _ = _alignment_graph(org)
-    children: dict[int, set[int]] = defaultdict(set)
-    for child, ups in parents.items():
-        for up in ups:
-            children[up].add(child)
-    below, stack = {objective.pk}, [objective.pk]
-    while stack:
-        for child in children.get(stack.pop(), ()):
-            if child not in below:
-                below.add(child)
-                stack.append(child)
+    Loops are refused by the alignment service (with the path in words), not hidden here.
+    """
     cycles = [c for c in (objective.cycle_id, objective.cycle.parent_id) if c]
     qs = (
         visible_objectives(org, membership)
         .filter(cycle_id__in=cycles, level__in=[Objective.Level.COMPANY, Objective.Level.TEAM])
         .exclude(status__in=[Objective.Status.ARCHIVED, Objective.Status.CLOSED])
-        .exclude(pk__in=below)
+        .exclude(pk=objective.pk)
         .order_by("position", "created_at")
         .prefetch_related(
             Prefetch("key_results", queryset=KeyResult.objects.for_org(org).order_by("position", "created_at"))

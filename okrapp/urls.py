@@ -18,6 +18,7 @@ urlpatterns = [
     path("checkin/<str:token>/", nudge_views.nudge_checkin, name="nudge_checkin"),
     path("o/<slug:org_slug>/", include("accounts.urls")),
     path("o/<slug:org_slug>/", include("objectives.urls")),
+    path("o/<slug:org_slug>/", include("objectives.map_urls")),  # namespace "okrmap" (alignment map)
     path("o/<slug:org_slug>/", include("initiatives.urls")),
     path("o/<slug:org_slug>/", include("checkins.urls")),
     path("o/<slug:org_slug>/", include("checkins.nudge_urls")),  # namespace "nudges" (org check-in settings)

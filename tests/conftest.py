@@ -1,6 +1,7 @@
 """Shared fixtures: two organizations in every set (STYLE.md c.10)."""
 
 import pytest
+from django.conf import settings
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
@@ -11,8 +12,14 @@ from tests.factories import MembershipFactory, OrganizationFactory, verified_ema
 
 @pytest.fixture(autouse=True)
 def _clean_cache():
-    """Rate-limit counters and throttles live in Redis; every test starts from zero."""
-    cache.clear()
+    """Rate-limit counters and throttles live in Redis; every test starts from zero.
+
+    Only our cache keys go: cache.clear() would FLUSHDB, taking queued Celery messages (same Redis db) with it.
+    """
+    client = cache._cache.get_client(write=True)
+    keys = list(client.scan_iter(match=f"{settings.CACHES['default']['KEY_PREFIX']}:*", count=1000))
+    if keys:
+        client.delete(*keys)
     yield
 
 

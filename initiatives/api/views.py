@@ -11,6 +11,7 @@ from initiatives import services
 from initiatives.api.serializers import InitiativeUpdateSerializer, InitiativeWriteSerializer
 from initiatives.models import Initiative
 from objectives import selectors
+from objectives.api.renderers import ORJSONRenderer
 from objectives.api.serializers import InitiativeOutSerializer, initiative_out
 from objectives.api.views import FilterMixin
 from objectives.assembly import Context
@@ -38,6 +39,7 @@ class InitiativeViewSet(FilterMixin, OrgScopedViewSet):
     """Initiatives. MEMBERs add them to KRs they can see; the initiative's, KR's or objective's owner or an ADMIN
     edits them."""
 
+    renderer_classes = [ORJSONRenderer]
     model = Initiative
     serializer_class = InitiativeWriteSerializer
     required_roles = {

@@ -19,6 +19,7 @@ from accounts.api.serializers import MembershipSerializer
 from accounts.models import Membership, Role, Team
 from objectives import assembly, selectors, services
 from objectives.api import serializers as s
+from objectives.api.renderers import ORJSONRenderer
 from objectives.health import SIGNAL_CODES
 from objectives.models import Contribution, Cycle, KeyResult, Objective
 from objectives.permissions import can_edit_key_result, can_edit_objective
@@ -156,6 +157,7 @@ class ObjectiveViewSet(FilterMixin, OrgScopedViewSet):
     MEMBERs create objectives and edit the ones they own; ADMIN+ edit all.
     """
 
+    renderer_classes = [ORJSONRenderer]
     model = Objective
     serializer_class = s.ObjectiveWriteSerializer
     required_roles = {
@@ -356,6 +358,7 @@ class KeyResultViewSet(FilterMixin, OrgScopedViewSet):
     The KR owner, the objective owner or an ADMIN may edit. Changing the goalposts of a live KR needs a rationale.
     """
 
+    renderer_classes = [ORJSONRenderer]
     model = KeyResult
     serializer_class = s.KeyResultWriteSerializer
     required_roles = {**READ, **WRITE, "activate": Role.MEMBER}

@@ -3,6 +3,7 @@
 from accounts.api.urls import urlpatterns as accounts_urls
 from checkins.api.urls import urlpatterns as checkins_urls
 from initiatives.api.urls import urlpatterns as initiatives_urls
+from objectives.api.map import urlpatterns as map_urls
 from objectives.api.urls import urlpatterns as objectives_urls
 
-urlpatterns = [*accounts_urls, *checkins_urls, *objectives_urls, *initiatives_urls]
+urlpatterns = [*accounts_urls, *checkins_urls, *objectives_urls, *initiatives_urls, *map_urls]

@@ -201,10 +201,9 @@ def test_cycle_list_with_counts_respects_privacy(org, member, viewer, cycle):
     assert counts == {"Q2 2026": 2}
 
 
-def test_alignment_candidates_exclude_self_descendants_and_private(org, member, viewer, cycle):
+def test_alignment_candidates_exclude_self_private_personal_and_other_cycles(org, member, viewer, cycle):
     me = ObjectiveFactory(cycle=cycle, owner=viewer, title="Me")
-    child = ObjectiveFactory(cycle=cycle, owner=member, title="Child", parent_objective=me)
-    ObjectiveFactory(cycle=cycle, owner=member, title="Grandchild", parent_key_result=KeyResultFactory(objective=child))
+    ObjectiveFactory(cycle=cycle, owner=member, title="Mine only", level="personal")
     ObjectiveFactory(cycle=cycle, owner=member, title="Secret", visibility="private")
     ObjectiveFactory(cycle=CycleFactory(organization=org), owner=member, title="Elsewhere")
     ok = ObjectiveFactory(cycle=cycle, owner=member, title="Company")
