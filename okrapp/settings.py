@@ -214,6 +214,7 @@ SPECTACULAR_SETTINGS = {
         "KeyResultKindEnum": "objectives.models.KeyResult.Kind",
         "InitiativeStatusEnum": "initiatives.models.Initiative.Status",
         "SignalLevelEnum": "objectives.api.serializers.SIGNAL_LEVELS",
+        "MapStatusEnum": "objectives.api.map.STATUS_CHOICES",
     },
 }
 
