@@ -187,6 +187,13 @@ def last_checkin_slot(*, now: datetime, weekday: int, hour: int, tz: str) -> dat
     return slot
 
 
+def stale_cutoff(*, now: datetime, weekday: int, hour: int, tz: str, t: Thresholds = DEFAULT_THRESHOLDS) -> datetime:
+    """Last activity before this instant makes an active KR stale (see is_stale). Depends only on the owner's
+    check-in slot, so bulk readers compute it once per (timezone, weekday, hour) rather than once per KR."""
+    slot = last_checkin_slot(now=now, weekday=weekday, hour=hour, tz=tz)
+    return slot - timedelta(days=t.checkin_period_days * max(t.stale_periods - 1, 0))
+
+
 def is_stale(
     *,
     last_activity: datetime | None,
@@ -202,9 +209,7 @@ def is_stale(
     """
     if last_activity is None:
         return False
-    slot = last_checkin_slot(now=now, weekday=weekday, hour=hour, tz=tz)
-    cutoff = slot - timedelta(days=t.checkin_period_days * max(t.stale_periods - 1, 0))
-    return last_activity < cutoff
+    return last_activity < stale_cutoff(now=now, weekday=weekday, hour=hour, tz=tz, t=t)
 
 
 # --- Key results --------------------------------------------------------------------------------------------------
@@ -245,12 +250,14 @@ def kr_signals(
     checkin_hour: int = 9,
     tz: str = "UTC",
     t: Thresholds = DEFAULT_THRESHOLDS,
+    stale_cutoff: datetime | None = None,
 ) -> list[Signal]:
     """All signals of one key result, the pace status first.
 
     `initiatives_total`/`initiatives_done` exclude cancelled initiatives; `recent_values` are the values of the last
     3 check-ins, newest first. Stale uses the last check-in, or the creation time when there was none yet.
     Stale, no-work and the pace status are only judged for active KRs (a draft has nothing to report yet).
+    `stale_cutoff` (from health.stale_cutoff for the owner's slot) saves the time-zone arithmetic in bulk reads.
     """
     signals: list[Signal] = []
     active = status == "active"
@@ -292,9 +299,12 @@ def kr_signals(
                 rule=rules[0],
             )
         )
-    if active and is_stale(
-        last_activity=last_checkin_at or created_at, now=now, weekday=checkin_weekday, hour=checkin_hour, tz=tz, t=t
-    ):
+    last_activity = last_checkin_at or created_at
+    if stale_cutoff is not None:
+        stale = last_activity is not None and last_activity < stale_cutoff
+    else:
+        stale = is_stale(last_activity=last_activity, now=now, weekday=checkin_weekday, hour=checkin_hour, tz=tz, t=t)
+    if active and stale:
         since = "any check-in" if last_checkin_at is None else f"a check-in since {last_checkin_at:%d %b}"
         signals.append(
             _signal("stale", GREY, f"No {since} for {t.stale_periods} check-in periods; its status is out of date.")
@@ -422,6 +432,111 @@ def initiative_signals(*, status: str, has_owner: bool, due_date: date | None, t
     if open_ and due_date is not None and due_date < today:
         signals.append(_signal("overdue", AMBER, f"Was due on {due_date:%d %b %Y} and is not done."))
     return signals
+
+
+# --- Codes only (bulk) --------------------------------------------------------------------------------------------
+# The cycle board judges every objective of a cycle (thousands of KRs) to count and filter by signal, but renders
+# the chips (with reasons) of one page only. These return the same codes as kr_signals / objective_signals without
+# building reasons; tests/objectives/test_health.py checks them against the full functions on random facts.
+def pace_code(*, progress: float, expected: float, t: Thresholds = DEFAULT_THRESHOLDS) -> str:
+    p = pace(progress=progress, expected=expected, t=t)
+    if p is None or p >= t.on_track:
+        return "on_track"
+    return "at_risk" if p >= t.at_risk else "off_track"
+
+
+def _is_task_in_disguise(title: str, kind: str, unit: str, baseline, target) -> bool:
+    if kind == "milestone" or unit == "none":
+        return True
+    match = _FIRST_WORD.search(title or "")
+    if match and match.group(0).lower() in ACTIVITY_VERBS:
+        return True
+    return kind != "maintain" and baseline is not None and target is not None and float(baseline) == float(target)
+
+
+_FIRST_WORD = re.compile(r"[A-Za-z]+")
+
+
+def kr_signal_codes(
+    *,
+    title: str,
+    kind: str,
+    unit: str,
+    baseline,
+    target,
+    status: str,
+    has_owner: bool,
+    progress: float,
+    expected: float,
+    confidence: int | None,
+    initiatives_total: int,
+    initiatives_done: int,
+    flat: bool,
+    stale: bool,
+    t: Thresholds = DEFAULT_THRESHOLDS,
+) -> list[str]:
+    """The codes kr_signals would return, in its order. `flat`: the last 3 check-ins have one value;
+    `stale`: the last activity is before the owner's stale cut-off (the status is checked here)."""
+    codes: list[str] = []
+    active = status == "active"
+    p = pace(progress=progress, expected=expected, t=t)
+    if active:
+        codes.append("on_track" if p is None or p >= t.on_track else "at_risk" if p >= t.at_risk else "off_track")
+    total, done = initiatives_total, initiatives_done
+    work_done_number_flat = (
+        total >= 1 and done / total >= t.watermelon_done_share and (progress < t.watermelon_progress or flat)
+    )
+    confident_but_behind = (
+        confidence is not None and p is not None and confidence >= t.watermelon_confidence and p < t.watermelon_pace
+    )
+    mismatch = (
+        confidence is not None
+        and p is not None
+        and active
+        and (
+            (confidence <= t.low_confidence and p >= t.on_track)
+            or (confidence >= t.watermelon_confidence and p < t.on_track)
+        )
+    )
+    if (work_done_number_flat or confident_but_behind) and status != "closed":
+        codes.append("watermelon")
+    elif mismatch:
+        codes.append("confidence_mismatch")
+    if _is_task_in_disguise(title, kind, unit, baseline, target):
+        codes.append("task_in_disguise")
+    if active and stale:
+        codes.append("stale")
+    if active and initiatives_total == 0:
+        codes.append("no_work")
+    if not has_owner and status != "closed":
+        codes.append("unowned")
+    if initiatives_total > t.focus_initiatives:
+        codes.append("focus")
+    return codes
+
+
+def objective_signal_codes(
+    *,
+    status: str,
+    has_owner: bool,
+    progress: float,
+    expected: float,
+    key_results_count: int,
+    owner_objectives_in_cycle: int = 0,
+    team_objectives_in_cycle: int = 0,
+    t: Thresholds = DEFAULT_THRESHOLDS,
+) -> list[str]:
+    """The codes objective_signals would return, in its order."""
+    codes: list[str] = []
+    if status == "active":
+        codes.append(pace_code(progress=progress, expected=expected, t=t))
+    if not has_owner and status in ("draft", "active"):
+        codes.append("unowned")
+    if key_results_count > t.focus_key_results:
+        codes.append("focus")
+    if team_objectives_in_cycle > t.focus_objectives or owner_objectives_in_cycle > t.focus_objectives:
+        codes.append("focus")
+    return codes
 
 
 def primary_status(signals: list[Signal]) -> Signal | None:

@@ -13,7 +13,7 @@ The tree is plain dicts (orjson-serializable as is): the API returns it and the 
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.db.models import Count, F, Q, Window
 from django.db.models.functions import RowNumber
@@ -146,12 +146,9 @@ def _fetch(org: Organization, membership: Membership, cycle_ids) -> tuple[list, 
 
 # --- Assembly -----------------------------------------------------------------------------------------------------
 class _StaleClock:
-    """health.is_stale, with the per-owner cut-off computed once per (timezone, weekday, hour) instead of per KR.
-
-    A map judges thousands of KRs whose owners share a handful of check-in slots; the time-zone arithmetic in
-    health.last_checkin_slot dominated the map's cost. The cut-off formula is health.is_stale's own (a test in
-    tests/objectives/test_map.py holds the two together).
-    """
+    """health.is_stale, with the owner's cut-off (health.stale_cutoff) computed once per (timezone, weekday, hour)
+    instead of once per KR: a map judges thousands of KRs whose owners share a handful of check-in slots, and the
+    time-zone arithmetic dominated the map's cost."""
 
     def __init__(self, ctx: Context):
         self.ctx = ctx
@@ -161,9 +158,9 @@ class _StaleClock:
         key = (tz, weekday, hour)
         found = self.cutoffs.get(key)
         if found is None:
-            t = self.ctx.thresholds
-            slot = health.last_checkin_slot(now=self.ctx.now, weekday=weekday, hour=hour, tz=tz)
-            found = self.cutoffs[key] = slot - timedelta(days=t.checkin_period_days * max(t.stale_periods - 1, 0))
+            found = self.cutoffs[key] = health.stale_cutoff(
+                now=self.ctx.now, weekday=weekday, hour=hour, tz=tz, t=self.ctx.thresholds
+            )
         return found
 
 

@@ -16,6 +16,7 @@ from accounts.models import Membership, Organization, Role, Team, TeamMember
 from checkins.models import CheckIn
 from initiatives.models import Initiative
 from objectives import assembly, health
+from objectives import board as okr_board
 from objectives.models import Contribution, Cycle, KeyResult, Objective, Revision
 from objectives.permissions import can_edit_initiative, can_edit_key_result, can_edit_objective
 from objectives.progress import format_value
@@ -158,45 +159,11 @@ def objective_rows(
     """Assembled objectives matching the filters (archived ones only when asked for). Constant queries."""
     visible = visible_objectives(org, membership)
     qs = _filter_objectives(visible, cycle=cycle, team=team, owner=owner, status=status)
-    rows = list(qs.order_by("position", "created_at").values(*assembly.OBJECTIVE_VALUES))
+    rows = list(assembly.objective_values(org, qs.order_by("position", "created_at")))
     objectives = assembly.assemble_objectives(org, rows, visible)
     if signal:
         objectives = [o for o in objectives if signal in o["signal_codes"]]
     return objectives
-
-
-def _group(objectives: list[dict]) -> list[dict]:
-    """[{level, label, teams: [{team, objectives}]}] in company → team → personal order, teams by name."""
-    by_level: dict[str, dict] = defaultdict(dict)
-    for o in objectives:
-        key = o["team"]["name"] if o["team"] else ""
-        group = by_level[o["level"]].setdefault(key, {"team": o["team"], "objectives": []})
-        group["objectives"].append(o)
-    return [
-        {
-            "level": level,
-            "label": Objective.Level(level).label,
-            "teams": [by_level[level][k] for k in sorted(by_level[level], key=lambda n: (n == "", n.lower()))],
-        }
-        for level in LEVEL_ORDER
-        if by_level.get(level)
-    ]
-
-
-def _summary(objectives: list[dict]) -> dict:
-    signal_counts: dict[str, int] = defaultdict(int)
-    for o in objectives:
-        for code in o["signal_codes"]:
-            signal_counts[code] += 1
-    krs = [kr for o in objectives for kr in o["key_results"]]
-    progress = sum(o["progress"] for o in objectives) / len(objectives) if objectives else 0.0
-    return {
-        "objectives": len(objectives),
-        "key_results": len(krs),
-        "progress": progress,
-        "progress_pct": round(progress * 100),
-        "signals": dict(signal_counts),
-    }
 
 
 def cycle_board(
@@ -208,26 +175,58 @@ def cycle_board(
     owner: Membership | None = None,
     status: str | None = None,
     signal: str | None = None,
+    open_group: str | None = None,
 ) -> dict:
-    """The cycle page: visible objectives grouped by level and team, with progress, owner, signals and KRs.
+    """The cycle page: every visible objective matching the filters, grouped by level and team with counts,
+    progress and signal counts per group; the rows (progress, owner, signals, KRs) of a first page of them, plus
+    `open_group`'s first page. See objectives/board.py. Six queries whatever the size.
 
-    Returns {cycle, expected, groups, objectives, summary, filters, signal_choices}. Six queries whatever the size.
+    Returns {cycle, today, expected, groups, objectives (the rendered rows), summary, filters, signal_choices}.
     """
     assert cycle.organization_id == org.id
-    objectives = objective_rows(
-        org=org, membership=membership, cycle=cycle, team=team, owner=owner, status=status, signal=signal
+    return okr_board.board(
+        org,
+        membership,
+        cycle=cycle,
+        team=team,
+        owner=owner,
+        status=status,
+        signal=signal,
+        open_group=open_group,
     )
-    ctx = assembly.Context.for_org(org)
-    return {
-        "cycle": cycle,
-        "today": ctx.today,
-        "expected": ctx.expected(cycle.start_date, cycle.end_date),
-        "groups": _group(objectives),
-        "objectives": objectives,
-        "summary": _summary(objectives),
-        "filters": {"team": team, "owner": owner, "status": status, "signal": signal},
-        "signal_choices": list(health.LABELS.items()),
-    }
+
+
+def cycle_board_group(
+    *,
+    org: Organization,
+    membership: Membership,
+    cycle: Cycle,
+    key: str,
+    offset: int = 0,
+    team: Team | None = None,
+    owner: Membership | None = None,
+    status: str | None = None,
+    signal: str | None = None,
+) -> dict | None:
+    """One page (from `offset`) of one group of the cycle board, e.g. key 'team:<team id>'; None for a bad key."""
+    assert cycle.organization_id == org.id
+    parsed = okr_board.parse_group_key(org, key)
+    if parsed is None:
+        return None
+    level, team_pk = parsed
+    return okr_board.group_page(
+        org,
+        membership,
+        cycle=cycle,
+        key=key,
+        level=level,
+        team_pk=team_pk,
+        offset=max(offset, 0),
+        team=team,
+        owner=owner,
+        status=status,
+        signal=signal,
+    )
 
 
 def team_board(*, org: Organization, membership: Membership, team: Team, cycle: Cycle | None = None) -> dict:
@@ -244,7 +243,7 @@ def team_board(*, org: Organization, membership: Membership, team: Team, cycle: 
     board = (
         cycle_board(org=org, membership=membership, cycle=cycle, team=team)
         if cycle
-        else {"cycle": None, "groups": [], "objectives": [], "summary": _summary([])}
+        else {"cycle": None, "groups": [], "objectives": [], "summary": okr_board.summary([])}
     )
     return {**board, "team": team, "members": members}
 
@@ -308,7 +307,7 @@ def objective_detail(*, org: Organization, membership: Membership, objective: Ob
     related = Q(pk=objective.pk) | Q(parent_objective=objective) | Q(parent_key_result__objective=objective)
     if parent_target:
         related |= Q(pk=parent_target)
-    rows = list(visible.filter(related).order_by("position", "created_at").values(*assembly.OBJECTIVE_VALUES))
+    rows = list(assembly.objective_values(org, visible.filter(related).order_by("position", "created_at")))
     ctx = assembly.Context.for_org(org)
     assembled = {o["pk"]: o for o in assembly.assemble_objectives(org, rows, visible, ctx)}
     me = assembled[objective.pk]
@@ -490,6 +489,7 @@ __all__ = [
     "cycle_list_with_counts",
     "can_edit_initiative",
     "cycle_board",
+    "cycle_board_group",
     "cycle_current",
     "cycle_get",
     "cycle_list",

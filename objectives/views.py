@@ -4,9 +4,11 @@ Views stay thin: parse input with a form, check who may do it (objectives.permis
 what a selector returns. Invalid htmx posts answer 422 with the re-rendered fragment (base.html swaps 422s).
 """
 
+from urllib.parse import urlencode
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
@@ -153,12 +155,43 @@ def _cycle_tabs(org, cycle, limit: int = 6) -> list:
     return sorted(tabs, key=lambda c: (c.kind != Cycle.Kind.QUARTER, -c.start_date.toordinal()))
 
 
+def _filter_params(filters: dict) -> dict:
+    """The board's active filters as query parameters (for the group URLs, so a lazily loaded group is filtered
+    the same way as the page that offered it)."""
+    params = {
+        "team": filters["team"].public_id if filters["team"] else None,
+        "owner": filters["owner"].public_id if filters["owner"] else None,
+        "status": filters["status"],
+        "signal": filters["signal"],
+    }
+    return {k: v for k, v in params.items() if v}
+
+
+def _group_url(org, cycle, params: dict, key: str, offset: int = 0) -> str:
+    base = reverse("objectives:cycle_board_group", args=[org.slug, cycle.public_id])
+    return f"{base}?{urlencode({**params, 'group': key, **({'offset': offset} if offset else {})})}"
+
+
+def _link_groups(org, cycle, board: dict, filters: dict) -> None:
+    """Give each group of the board its URLs: htmx load (collapsed), next page (expanded), and a no-JS link."""
+    params = _filter_params(filters)
+    page = reverse("objectives:cycle_detail", args=[org.slug, cycle.public_id])
+    for level in board["groups"]:
+        for bucket in level["teams"]:
+            bucket["load_url"] = _group_url(org, cycle, params, bucket["key"])
+            bucket["more_url"] = _group_url(org, cycle, params, bucket["key"], bucket["next_offset"])
+            bucket["open_url"] = f"{page}?{urlencode({**params, 'open': bucket['key']})}"
+
+
 @org_member_required
 def cycle_detail(request, cycle_id):
     org, membership = request.organization, request.membership
     cycle = selectors.cycle_get(org=org, public_id=cycle_id)
     filter_form, filters = _board_filters(request, org)
-    board = selectors.cycle_board(org=org, membership=membership, cycle=cycle, **filters)
+    board = selectors.cycle_board(
+        org=org, membership=membership, cycle=cycle, open_group=request.GET.get("open"), **filters
+    )
+    _link_groups(org, cycle, board, filters)
     context = {
         "board": board,
         "cycle": cycle,
@@ -170,6 +203,26 @@ def cycle_detail(request, cycle_id):
     if request.htmx and request.htmx.target == "board":
         return render(request, "objectives/_board.html", context)
     return render(request, "objectives/cycle_detail.html", context)
+
+
+@org_member_required
+def cycle_board_group(request, cycle_id):
+    """One page of one group of the cycle board (htmx: a collapsed group opening, or "show more")."""
+    org, membership = request.organization, request.membership
+    cycle = selectors.cycle_get(org=org, public_id=cycle_id)
+    _, filters = _board_filters(request, org)
+    try:
+        offset = int(request.GET.get("offset") or 0)
+    except ValueError:
+        return HttpResponseBadRequest("offset must be a whole number.")
+    if offset < 0:
+        return HttpResponseBadRequest("offset must be a whole number.")
+    key = request.GET.get("group", "")
+    page = selectors.cycle_board_group(org=org, membership=membership, cycle=cycle, key=key, offset=offset, **filters)
+    if page is None:
+        raise Http404("No such group on this board.")
+    page["more_url"] = _group_url(org, cycle, _filter_params(filters), key, page["next_offset"])
+    return render(request, "objectives/_board_rows.html", {"page": page})
 
 
 # --- Objectives ---------------------------------------------------------------------------------------------------

@@ -231,7 +231,7 @@ class ObjectiveViewSet(FilterMixin, OrgScopedViewSet):
             # Signals are computed, not stored: judge every candidate (constant queries), page over the matches.
             everything = selectors.objective_rows(org=org, membership=membership, signal=signal, **filters)
             qs = qs.filter(id__in=[o["pk"] for o in everything])
-        rows = self.paginate_queryset(qs.values(*assembly.OBJECTIVE_VALUES))
+        rows = self.paginate_queryset(assembly.objective_values(org, qs, visible))
         objectives = assembly.assemble_objectives(org, rows, visible)
         return self.get_paginated_response([s.objective_out(o) for o in objectives])
 
