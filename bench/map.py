@@ -12,8 +12,10 @@ Targets, each bounded in count (--requests) and time (--max-seconds), 2 client t
   floor        GET /api/v1/o/<org>/me (token): an authenticated trivial view
   map API      GET /api/v1/o/<org>/map?cycle=…  for the current quarter (+ its year) and for the whole year
   map page     GET /o/<org>/map/?cycle=…        (session), same two cycles
-  raw SQL      the same JSON as the map API from raw SQL + the same pure assembly + orjson (bench/map_urls.py)
+  raw SQL      the same JSON as the map API's default (compact) response, from raw SQL + the same pure assembly +
+               orjson (bench/map_urls.py); checked equal to the API's body before measuring
   rows floor   the same rows by raw SQL, nested, orjson, no progress/signal computation
+  detail       the map API with reasons in words (detail=signals), quarter only
   check-in     POST /api/v1/o/<org>/key-results/<id>/check-ins (token), rotating over 200 KRs
 """
 
@@ -222,9 +224,23 @@ def main() -> None:
             (f"map API ({name})", get(f"{base}/api/v1/o/{slug}/map?cycle={cycle}", headers=bearer), slow),
             (f"map page ({name})", get(f"{base}/o/{slug}/map/?cycle={cycle}", cookies=cookies), slow),
         ]
+    targets.append(
+        (
+            "map API with reasons, detail=signals (quarter)",
+            get(f"{base}/api/v1/o/{slug}/map?cycle={quarter}&detail=signals", headers=bearer),
+            slow // 2,
+        )
+    )
     proc = start_gunicorn(port)
     results = {}
+    load_before = os.getloadavg()
     try:
+        for cycle in (quarter, year):  # a fair baseline: the raw-SQL view returns exactly the API's body
+            api = requests.get(f"{base}/api/v1/o/{slug}/map?cycle={cycle}", headers=bearer, timeout=120).json()
+            raw = requests.get(f"{base}/bench/o/{slug}/map-raw?cycle={cycle}", headers=bearer, timeout=120).json()
+            if api != raw:
+                raise SystemExit(f"map-raw and the map API differ for cycle {cycle}: not a fair baseline")
+        print("map-raw returns the same JSON as the map API (quarter and year)", flush=True)
         for label, call, n in targets:
             r = measure(call, n=n, concurrency=args.concurrency, max_seconds=args.max_seconds)
             results[label] = r
@@ -238,6 +254,7 @@ def main() -> None:
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=30)
+    args.load = (load_before, os.getloadavg())
     report(state, results, args)
 
 
@@ -255,13 +272,16 @@ def report(state: dict, results: dict, args) -> None:
     for label, r in results.items():
         name = label.split("(")[-1].rstrip(")") if "(" in label else ""
         raw = results.get(f"raw SQL + assembly + orjson ({name})")
-        ratio = f"{r['p95'] / raw['p95']:.2f}×" if raw and label.startswith("map ") else ""
+        ratio = f"{r['p95'] / raw['p95']:.2f}×" if raw and label.startswith(("map API (", "map page (")) else ""
         lines.append(
             f"| {label} | {r['n']} | {r['p50']:.1f} | {r['p95']:.1f} | {r['rps']:.0f} | {r['kb']:.0f} | {ratio} |"
         )
     checkin = results["check-in submit: POST …/check-ins (token)"]
+    (b1, b5, b15), (e1, e5, e15) = args.load
     lines += [
         "",
+        f"Load average (1/5/15 min) at the start: {b1:.1f} / {b5:.1f} / {b15:.1f}; at the end: "
+        f"{e1:.1f} / {e5:.1f} / {e15:.1f} (shared 2-core box).",
         f"Budget: map p95 ≤ 250 ms and ≤ 1.5× the raw-SQL baseline; check-in submit p95 ≤ 100 ms "
         f"(measured {checkin['p95']:.1f} ms, floor p95 {floor['p95']:.1f} ms).",
     ]

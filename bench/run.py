@@ -74,6 +74,15 @@ def page_url_exists() -> bool:
     return True
 
 
+def page_ids(slug: str, cycle: str) -> tuple[str, str]:
+    """A team with team objectives in the cycle, and an objective of the cycle, for the page targets."""
+    from objectives.models import Objective
+
+    rows = Objective.objects.filter(organization__slug=slug, cycle__public_id=cycle, level="team")
+    first = rows.select_related("team").order_by("position").first()
+    return str(first.team.public_id), str(first.public_id)
+
+
 def start_gunicorn(port: int) -> subprocess.Popen:
     env = {
         **os.environ,
@@ -173,14 +182,24 @@ def main() -> None:
         ("API key-results list (50/page)", f"{base}/api/v1/o/{slug}/key-results", args.requests, auth),
     ]
     if has_page:
-        targets.append(
+        session = {"cookies": {"sessionid": cookie}}
+        team, objective = page_ids(slug, cycle)
+        targets += [
             (
                 f"cycle page ({state['cycle_objectives']} objectives)",
                 f"{base}/o/{slug}/cycles/{cycle}/",
                 args.page_requests,
-                {"cookies": {"sessionid": cookie}},
-            )
-        )
+                session,
+            ),
+            (
+                "cycle page: open one team's group (htmx)",
+                f"{base}/o/{slug}/cycles/{cycle}/board/group/?group=team:{team}",
+                args.page_requests,
+                session,
+            ),
+            ("objective page", f"{base}/o/{slug}/objectives/{objective}/", args.page_requests, session),
+            ("dashboard (current cycle summary)", f"{base}/o/{slug}/", args.page_requests, session),
+        ]
     proc = start_gunicorn(port)
     results = []
     try:

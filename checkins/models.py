@@ -40,7 +40,14 @@ class CheckinNudge(TenantModel):
         NUDGE = "nudge", "Nudge"
         REMINDER = "reminder", "Reminder"
 
-    membership = models.ForeignKey("accounts.Membership", on_delete=models.CASCADE, related_name="nudges")
+    # No single-column indexes on the two FKs: nudge_once_per_member_week (membership first) and nudge_org_week
+    # (organization first) serve those lookups, and every index costs the dispatcher's bulk receipt INSERT.
+    organization = models.ForeignKey(
+        "accounts.Organization", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    membership = models.ForeignKey(
+        "accounts.Membership", on_delete=models.CASCADE, related_name="nudges", db_index=False
+    )
     week_start = models.DateField()
     kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.NUDGE)
     channels = models.JSONField(default=list, blank=True)

@@ -29,7 +29,6 @@ from datetime import date, datetime, timedelta
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import connection, transaction
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
@@ -37,13 +36,14 @@ from accounts.models import Membership, Organization, TeamMember
 from checkins import schedule
 from checkins.links import nudge_link_token
 from checkins.models import CheckIn, CheckinNudge
+from checkins.nudge_mail import NudgeRenderer, is_smtp_backend
 from objectives.models import KeyResult
 from objectives.progress import format_value
 
 logger = logging.getLogger(__name__)
 
 BATCH_SIZE = 500  # receipt ids per send task (DESIGN.md §10: fan out in batches, one SMTP connection per batch)
-CLAIM_CHUNK = 5000  # due members claimed per transaction
+CLAIM_CHUNK = 25_000  # due members claimed per transaction (one statement each)
 STALE_SLOT_GRACE = timedelta(hours=36)  # a slot missed by longer (dispatcher down) is re-scheduled, not sent late
 REMINDER_AFTER = timedelta(days=2)
 REMINDER_WINDOW = timedelta(days=1)  # reminders are created for nudges sent between 3 and 2 days ago
@@ -63,78 +63,91 @@ class DispatchResult:
 
 
 def _enqueue(batches: list[list[int]], ids: list[int]) -> None:
-    from checkins.tasks import send_nudge_batch
-
+    """Publish `ids` in batches of BATCH_SIZE when the surrounding transaction commits (the receipts are the outbox)."""
     for i in range(0, len(ids), BATCH_SIZE):
         chunk = ids[i : i + BATCH_SIZE]
         batches.append(chunk)
-        send_nudge_batch.delay_on_commit(chunk)
+        transaction.on_commit(lambda chunk=chunk: _publish(chunk))
 
 
-_DUE_SQL = """
-    SELECT m.id, m.next_nudge_at, m.timezone, m.checkin_weekday, m.checkin_hour,
-           o.timezone, o.checkin_weekday, o.checkin_hour, m.organization_id
+def _publish(chunk: list[int]) -> None:
+    from checkins.tasks import send_nudge_batch
+
+    # The app's producer pool: one Redis connection reused by every batch of the run. A short argsrepr spares
+    # Celery a saferepr() of 500 ids per message (a third of the publish cost).
+    with send_nudge_batch.app.producer_or_acquire() as producer:
+        send_nudge_batch.apply_async(
+            (chunk,), producer=producer, argsrepr=f"[{len(chunk)} receipt ids]", kwargsrepr="{}"
+        )
+
+
+# Distinct (timing, slot that fell due) among due members: a handful of rows, so the slot arithmetic (zoneinfo, DST
+# rules in checkins/schedule.py) stays in Python while the per-member work is one set-based statement below.
+_DUE_KEYS_SQL = """
+    SELECT COALESCE(NULLIF(m.timezone, ''), o.timezone), COALESCE(m.checkin_weekday, o.checkin_weekday),
+           COALESCE(m.checkin_hour, o.checkin_hour), m.next_nudge_at
     FROM accounts_membership m JOIN accounts_organization o ON o.id = m.organization_id
     WHERE m.is_active AND m.next_nudge_at <= %s
-    ORDER BY m.next_nudge_at, m.id
-    LIMIT %s
+    GROUP BY 1, 2, 3, 4
 """
+# Claim (compare-and-set on next_nudge_at) and write the receipts in one statement: no per-member round trip or
+# parameter. A member whose timing changed since _DUE_KEYS_SQL matches no key and waits for the next chunk.
 _CLAIM_SQL = """
-    UPDATE accounts_membership AS m SET next_nudge_at = v.new_at
-    FROM unnest(%s::bigint[], %s::timestamptz[], %s::timestamptz[]) AS v(id, old_at, new_at)
-    WHERE m.id = v.id AND m.next_nudge_at = v.old_at AND m.is_active
-    RETURNING m.id
-"""
-_RECEIPT_SQL = """
-    INSERT INTO checkins_checkinnudge
-        (organization_id, public_id, created_at, updated_at, membership_id, week_start, kind, channels)
-    SELECT v.org_id, gen_random_uuid(), %s, %s, v.id, v.week, %s, '[]'::jsonb
-    FROM unnest(%s::bigint[], %s::bigint[], %s::date[]) AS v(id, org_id, week)
-    ON CONFLICT (membership_id, week_start, kind) DO NOTHING
-    RETURNING id
+    WITH k AS (
+        SELECT * FROM unnest(%(tz)s::text[], %(wd)s::int[], %(hr)s::int[], %(old)s::timestamptz[],
+                             %(new)s::timestamptz[], %(week)s::date[]) AS k(tz, wd, hr, old_at, new_at, week)
+    ), due AS (
+        SELECT m.id, m.organization_id, k.old_at, k.new_at, k.week
+        FROM accounts_membership m
+        JOIN accounts_organization o ON o.id = m.organization_id
+        JOIN k ON k.old_at = m.next_nudge_at AND k.tz = COALESCE(NULLIF(m.timezone, ''), o.timezone)
+              AND k.wd = COALESCE(m.checkin_weekday, o.checkin_weekday)
+              AND k.hr = COALESCE(m.checkin_hour, o.checkin_hour)
+        WHERE m.is_active AND m.next_nudge_at <= %(now)s
+        ORDER BY m.next_nudge_at
+        LIMIT %(limit)s
+    ), claimed AS (
+        UPDATE accounts_membership AS m SET next_nudge_at = due.new_at
+        FROM due
+        WHERE m.id = due.id AND m.next_nudge_at = due.old_at AND m.is_active
+        RETURNING m.id, due.organization_id, due.week
+    ), receipts AS (
+        INSERT INTO checkins_checkinnudge
+            (organization_id, public_id, created_at, updated_at, membership_id, week_start, kind, channels)
+        SELECT c.organization_id, gen_random_uuid(), %(now)s, %(now)s, c.id, c.week, %(kind)s, '[]'::jsonb
+        FROM claimed c WHERE c.week IS NOT NULL
+        ON CONFLICT (membership_id, week_start, kind) DO NOTHING
+        RETURNING id
+    )
+    SELECT (SELECT count(*) FROM due), (SELECT count(*) FROM claimed),
+           COALESCE((SELECT array_agg(id ORDER BY id) FROM receipts), '{}')
 """
 
 
 def _claim_chunk(*, now: datetime, result: DispatchResult) -> int:
     """Claim up to CLAIM_CHUNK due members and write their receipts, in one transaction. Returns rows seen."""
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(_DUE_SQL, [now, CLAIM_CHUNK])
-        rows = cursor.fetchall()
-        if not rows:
+        cursor.execute(_DUE_KEYS_SQL, [now])
+        keys = cursor.fetchall()
+        if not keys:
             return 0
-        slots: dict[tuple, datetime] = {}
-        ids, olds, news, info = [], [], [], {}
-        for pk, old_at, *timing_cols, org_id in rows:
-            wd, hr, tz = schedule.timing_from_row(*timing_cols)
-            key = (wd, hr, tz)
-            if key not in slots:
-                slots[key] = schedule.next_nudge_at(after=now, weekday=wd, hour=hr, tz=tz)
-            ids.append(pk)
-            olds.append(old_at)
-            news.append(slots[key])
+        cols: dict[str, list] = {"tz": [], "wd": [], "hr": [], "old": [], "new": [], "week": []}
+        for tz, wd, hr, old_at in keys:
+            cols["tz"].append(tz)
+            cols["wd"].append(wd)
+            cols["hr"].append(hr)
+            cols["old"].append(old_at)
+            cols["new"].append(schedule.next_nudge_at(after=now, weekday=wd, hour=hr, tz=tz))
             # The week is the one of the slot that fell due, not of "now": a late run still nudges for that week.
+            # A slot missed by more than STALE_SLOT_GRACE (dispatcher down) is re-scheduled without a receipt.
             stale = old_at < now - STALE_SLOT_GRACE
-            info[pk] = (org_id, None if stale else schedule.week_start_for(moment=old_at, tz=tz))
-        cursor.execute(_CLAIM_SQL, [ids, olds, news])
-        claimed = [r[0] for r in cursor.fetchall()]
-        result.claimed += len(claimed)
-        todo = [pk for pk in claimed if info[pk][1] is not None]
-        if todo:
-            cursor.execute(
-                _RECEIPT_SQL,
-                [
-                    now,
-                    now,
-                    CheckinNudge.Kind.NUDGE,
-                    todo,
-                    [info[pk][0] for pk in todo],
-                    [info[pk][1] for pk in todo],
-                ],
-            )
-            receipt_ids = sorted(r[0] for r in cursor.fetchall())
-            result.receipts += len(receipt_ids)
-            _enqueue(result.batches, receipt_ids)
-        return len(rows)
+            cols["week"].append(None if stale else schedule.week_start_for(moment=old_at, tz=tz))
+        cursor.execute(_CLAIM_SQL, {**cols, "now": now, "limit": CLAIM_CHUNK, "kind": CheckinNudge.Kind.NUDGE})
+        seen, claimed, receipt_ids = cursor.fetchone()
+        result.claimed += claimed
+        result.receipts += len(receipt_ids)
+        _enqueue(result.batches, receipt_ids)
+        return seen
 
 
 _REMINDER_SQL = """
@@ -261,12 +274,9 @@ def _kr_lines(key_results: list[KeyResult]) -> list[dict]:
     ]
 
 
-def nudge_message(
-    *, content: NudgeContent, kind: str, week_start: date, url: str, message_id: str | None = None, test=False
-) -> EmailMultiAlternatives:
-    """The nudge or reminder email (plain text + HTML) for one member."""
+def _nudge_context(*, content: NudgeContent, kind: str, week_start: date, url: str, test: bool) -> dict:
     m = content.membership
-    context = {
+    return {
         "membership": m,
         "org": m.organization,
         "kind": kind,
@@ -276,26 +286,28 @@ def nudge_message(
         "is_test": test,
         "site_name": settings.SITE_NAME,
     }
+
+
+def _nudge_subject(*, content: NudgeContent, kind: str, test: bool) -> str:
     count = len(content.pending)
     subject = (
-        f"{'Reminder: ' if kind == CheckinNudge.Kind.REMINDER else ''}your weekly check-in for {m.organization.name}"
+        f"{'Reminder: ' if kind == CheckinNudge.Kind.REMINDER else ''}your weekly check-in for "
+        f"{content.membership.organization.name}"
     )
     subject += f" ({count} key result{'s' if count != 1 else ''})"
-    if test:
-        subject = f"[Test] {subject}"
-    message = EmailMultiAlternatives(
-        subject=subject,
-        body=render_to_string("checkins/email/nudge.txt", context),
-        to=[m.user.email],
-        headers={"Message-ID": message_id} if message_id else None,
+    return f"[Test] {subject}" if test else subject
+
+
+def nudge_message(
+    *, content: NudgeContent, kind: str, week_start: date, url: str, message_id: str | None = None, test=False
+) -> EmailMultiAlternatives:
+    """The nudge or reminder email (plain text + HTML) for one member."""
+    return NudgeRenderer().email(
+        to=content.membership.user.email,
+        subject=_nudge_subject(content=content, kind=kind, test=test),
+        context=_nudge_context(content=content, kind=kind, week_start=week_start, url=url, test=test),
+        message_id=message_id,
     )
-    message.attach_alternative(render_to_string("checkins/email/nudge.html", context), "text/html")
-    return message
-
-
-def nudge_link_url(*, receipt: CheckinNudge, key_result_ids: list[int]) -> str:
-    token = nudge_link_token(receipt=receipt, key_result_ids=key_result_ids)
-    return settings.SITE_URL + reverse("nudge_checkin", args=[token])
 
 
 def _receipt_message_id(receipt: CheckinNudge) -> str:
@@ -358,19 +370,26 @@ def _send_locked(*, cursor, receipt_ids: list[int], result: SendResult) -> None:
         cursor.execute(_STAMP_SQL, [now, now, "[]", [r.pk for r, _ in skipped]])
         result.skipped = len(skipped)
     sent_to: list[Membership] = []
+    renderer = NudgeRenderer()  # templates, link URL and sender address resolved once per batch
     mail = get_connection()
+    fast = is_smtp_backend(mail)
     mail.open()  # one connection for the whole batch (a no-op for non-SMTP backends)
     try:
         for receipt, content in to_send:
-            message = nudge_message(
-                content=content,
-                kind=receipt.kind,
-                week_start=receipt.week_start,
-                url=nudge_link_url(receipt=receipt, key_result_ids=[kr.pk for kr in content.pending]),
-                message_id=_receipt_message_id(receipt),
+            token = nudge_link_token(receipt=receipt, key_result_ids=[kr.pk for kr in content.pending])
+            kind, week, test = receipt.kind, receipt.week_start, False
+            to = receipt.membership.user.email
+            subject = _nudge_subject(content=content, kind=kind, test=test)
+            context = _nudge_context(
+                content=content, kind=kind, week_start=week, url=renderer.link_url(token), test=test
             )
+            message_id = _receipt_message_id(receipt)
             try:
-                mail.send_messages([message])  # raises on failure: the receipt stays unsent for the retry
+                # Both raise on failure: the receipt stays unsent for the retry.
+                if fast:
+                    renderer.send_smtp(mail.connection, to=to, subject=subject, context=context, message_id=message_id)
+                else:
+                    mail.send_messages([renderer.email(to=to, subject=subject, context=context, message_id=message_id)])
             except smtplib.SMTPRecipientsRefused:
                 logger.warning("nudge %s: recipient refused", receipt.pk)
                 channels = '["email_refused"]'

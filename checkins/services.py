@@ -126,14 +126,18 @@ def _is_late(cycle: Cycle, local_day: date) -> bool:
     return cycle.status == Cycle.Status.CLOSED or local_day > cycle.end_date
 
 
-def _write(*, org, actor, clean: _CleanCheckin, now: datetime | None) -> CheckIn:
+def _write(*, org, actor, clean: _CleanCheckin, now: datetime | None, locked: bool = False) -> CheckIn:
     # Lock the KR so concurrent check-ins apply in order: KR.current always equals the newest check-in's value.
-    kr = (
-        KeyResult.objects.for_org(org)
-        .select_for_update(of=("self",))
-        .select_related("objective__cycle")
-        .get(pk=clean.key_result.pk)
-    )
+    if locked:
+        assert transaction.get_connection().in_atomic_block
+        kr = clean.key_result
+    else:
+        kr = (
+            KeyResult.objects.for_org(org)
+            .select_for_update(of=("self",))
+            .select_related("objective__cycle")
+            .get(pk=clean.key_result.pk)
+        )
     explicit_now, now = now is not None, now or timezone.now()
     local_day = local_today(membership=actor, now=now)
     checkin = CheckIn.objects.create(
@@ -185,14 +189,17 @@ def checkin_submit(
     confidence=None,
     comment: str = "",
     now: datetime | None = None,
+    locked: bool = False,
 ) -> CheckIn:
     """Record a check-in on a KR and make it the KR's current value.
 
     Only the KR owner or an ADMIN+ may check in (an API token acts as its member). A second check-in in the same week
     is kept; charts use the newest one of each week. After the cycle closed (or ended) the check-in is flagged late.
+    `locked=True`: the caller read `key_result` with select_for_update (and its objective's cycle) inside the
+    current transaction, so it is not read and locked a second time.
     """
     clean = _clean(org=org, actor=actor, key_result=key_result, value=value, confidence=confidence, comment=comment)
-    return _write(org=org, actor=actor, clean=clean, now=now)
+    return _write(org=org, actor=actor, clean=clean, now=now, locked=locked)
 
 
 def initiative_clean(*, initiative: Initiative, status, progress) -> tuple[str, int]:

@@ -1,7 +1,9 @@
 """The alignment map page (DESIGN.md §1): the whole cascade of a cycle, its warnings, filters by team and signal.
 
-One selector call per response (objectives.map.alignment_map). Large maps render a bounded number of objectives;
-deeper groups load when a reader opens them (`?objective=<id>` or `?kr=<id>` return just that group).
+One selector call per response (objectives.map.alignment_map). Large maps render a bounded number of objectives
+(okr_map.PAGE_BUDGET) with the reasons behind their signals; deeper groups load when a reader opens them
+(`?objective=<id>` or `?kr=<id>` return just that group, `?roots_from=<n>` the next top-level objectives). The
+warnings panel counts the whole map.
 """
 
 import uuid
@@ -49,8 +51,8 @@ def alignment_map(request):
     team = next((t for t in teams if t.public_id == team_id), None)
     signal = request.GET.get("signal")
     signal = signal if signal in okr_map.FILTER_LABELS else None
-    result = okr_map.alignment_map(
-        org=org, membership=membership, cycle=cycle, team=team, signal=signal, keep_internal=True
+    result, index = okr_map.alignment_map(
+        org=org, membership=membership, cycle=cycle, team=team, signal=signal, with_index=True
     )
     context = {
         "cycle": cycle,
@@ -65,17 +67,34 @@ def alignment_map(request):
 
     objective_id, kr_id = _uuid(request.GET.get("objective")), _uuid(request.GET.get("kr"))
     if objective_id or kr_id:  # one deferred group, opened by the reader
-        children = okr_map.children_of(result, objective_id=objective_id, key_result_id=kr_id)
-        if children is None:
+        group = okr_map.children_of(index, objective_id=objective_id, key_result_id=kr_id)
+        if group is None:
             raise Http404("Not on this map.")
-        okr_map.trim_for_page([children])
-        return render(request, "objectives/_map_children.html", {**context, "nodes": children, "depth": 1})
+        return render(request, "objectives/_map_children.html", {**context, **_bounded(index, group, 0)})
+    offset = _offset(request.GET.get("roots_from"))
+    if offset:  # the next top-level objectives of a long map
+        return render(request, "objectives/_map_children.html", {**context, **_bounded(index, result["roots"], offset)})
 
-    okr_map.trim_for_page([result["roots"]])
+    context.update(_bounded(index, result["roots"], 0), root=True)
     if request.htmx and request.htmx.target == "map-body":
         return render(request, "objectives/_map_body.html", context)
     context["cycles"] = _cycle_tabs(org, cycle)
     return render(request, "objectives/map.html", context)
+
+
+def _offset(raw: str | None) -> int:
+    try:
+        return max(0, int(raw or 0))
+    except ValueError:
+        return 0
+
+
+def _bounded(index, group: list[dict], offset: int) -> dict:
+    """A bounded slice of a sibling group (okr_map.PAGE_BUDGET objectives with their visible descendants), with the
+    display facts of what is rendered and how many siblings are left for a "more" loader."""
+    nodes, rendered = okr_map.trim_for_page(group[offset:])
+    okr_map.decorate_for_page(index, rendered)
+    return {"nodes": nodes, "more_from": offset + len(nodes), "more": len(group) - offset - len(nodes)}
 
 
 def _query(cycle, team, signal) -> str:

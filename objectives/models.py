@@ -101,6 +101,9 @@ class Objective(TenantModel):
             models.Index(fields=["organization", "cycle", "status"], name="objective_org_cycle_status"),
             models.Index(fields=["organization", "owner"], name="objective_org_owner"),
             models.Index(fields=["organization", "team"], name="objective_org_team"),
+            # Focus counts (objectives per owner / team in a cycle), read per listed row by the API and the board.
+            models.Index(fields=["organization", "cycle", "owner"], name="objective_org_cycle_owner"),
+            models.Index(fields=["organization", "cycle", "team"], name="objective_org_cycle_team"),
             # API lists page newest first (cursor pagination): walk this index and stop after one page.
             models.Index(fields=["organization", "-created_at"], name="objective_org_created"),
         ]

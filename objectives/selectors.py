@@ -112,8 +112,15 @@ def alignment_candidates(*, org: Organization, membership: Membership, objective
         .exclude(status__in=[Objective.Status.ARCHIVED, Objective.Status.CLOSED])
         .exclude(pk=objective.pk)
         .order_by("position", "created_at")
+        # Only what the pickers show: hundreds of full rows (timestamps, descriptions) cost more than the page.
+        .only("id", "public_id", "title", "level")
         .prefetch_related(
-            Prefetch("key_results", queryset=KeyResult.objects.for_org(org).order_by("position", "created_at"))
+            Prefetch(
+                "key_results",
+                queryset=KeyResult.objects.for_org(org)
+                .order_by("position", "created_at")
+                .only("id", "public_id", "title", "objective_id"),
+            )
         )
     )[:ALIGNMENT_CANDIDATES_LIMIT]
     order = {level: n for n, level in enumerate(LEVEL_ORDER)}

@@ -1,6 +1,7 @@
 import uuid
 
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.db import transaction
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
@@ -53,27 +54,36 @@ class KeyResultCheckInViewSet(mixins.ListModelMixin, OrgScopedViewSet):
     serializer_class = CheckInSerializer
     required_roles = {"list": Role.VIEWER, "create": Role.MEMBER}
 
-    def _key_result(self) -> KeyResult:
+    def _key_result(self, *, lock: bool = False) -> KeyResult:
         if not hasattr(self, "_kr"):
             try:
                 public_id = uuid.UUID(str(self.kwargs["key_result_id"]))
             except ValueError:
                 raise NotFound("No such key result.") from None
             # A KR the caller may not see is as absent as one from another organization.
-            qs = visible_key_results(self.request.organization, self.request.membership)
-            self._kr = get_object_or_404(qs.select_related("objective__cycle"), public_id=public_id)
+            qs = visible_key_results(self.request.organization, self.request.membership).select_related(
+                "objective__cycle"
+            )
+            if lock:  # a check-in: read and lock the KR once (checkin_submit(locked=True) does not read it again)
+                qs = qs.select_for_update(of=("self",))
+            self._kr = get_object_or_404(qs, public_id=public_id)
         return self._kr
 
     def scope_queryset(self, qs):
         return qs.filter(key_result=self._key_result()).select_related("key_result", "author__user")
 
+    @transaction.atomic
     def create(self, request, *args, **kwargs):
-        key_result = self._key_result()
+        key_result = self._key_result(lock=True)
         serializer = CheckInWriteSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         try:
             checkin = services.checkin_submit(
-                org=request.organization, actor=request.membership, key_result=key_result, **serializer.validated_data
+                org=request.organization,
+                actor=request.membership,
+                key_result=key_result,
+                locked=True,
+                **serializer.validated_data,
             )
         except ValidationError as exc:
             errors = exc.message_dict if hasattr(exc, "error_dict") else {NON_FIELD_ERRORS: exc.messages}

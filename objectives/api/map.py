@@ -1,4 +1,5 @@
-"""GET /api/v1/o/<org>/map?cycle=<uuid>[&team=<uuid>][&signal=<code>]: the alignment map as one JSON tree.
+"""GET /api/v1/o/<org>/map?cycle=<uuid>[&team=<uuid>][&signal=<code>][&detail=signals]: the alignment map as one
+JSON tree (compact by default: signal codes, owners and teams by id; reasons in words with `detail=signals`).
 
 The tree is assembled by objectives.map as plain dicts and serialized with orjson straight into the response (no
 serializer on the hot path: DESIGN.md §10). The serializers below only document the shape for the OpenAPI schema.
@@ -30,26 +31,25 @@ class _Ref(serializers.Serializer):
     name = serializers.CharField()
 
 
-class _Person(serializers.Serializer):
-    id = serializers.UUIDField()
+class MapPersonSerializer(serializers.Serializer):
     name = serializers.CharField()
     initials = serializers.CharField()
 
 
-class MapSignalSerializer(serializers.Serializer):
-    code = serializers.CharField(help_text="A health signal code (see `legend`).")
+class MapSignalInfoSerializer(serializers.Serializer):
     label = serializers.CharField()
     level = serializers.ChoiceField(choices=["green", "amber", "red", "grey", "purple"])
-    reason = serializers.CharField(help_text="Why the signal fired, in words.")
 
 
-class MapInitiativeCountsSerializer(serializers.Serializer):
-    total = serializers.IntegerField(help_text="Initiatives that are not cancelled.")
-    done = serializers.IntegerField()
-    not_started = serializers.IntegerField()
-    in_progress = serializers.IntegerField()
-    blocked = serializers.IntegerField()
-    cancelled = serializers.IntegerField()
+def _signal_codes() -> serializers.ListField:
+    return serializers.ListField(
+        child=serializers.CharField(),
+        help_text="Health signal codes other than the pace status (label and colour: the top-level `signals`).",
+    )
+
+
+REASONS_HELP = "Only with `detail=signals`: signal code → why it fired, in words."
+STATUS_REASON_HELP = "Only with `detail=signals`: why the node has its colour."
 
 
 class MapContributorSerializer(serializers.Serializer):
@@ -75,16 +75,21 @@ class MapKeyResultSerializer(serializers.Serializer):
     title = serializers.CharField()
     kind = serializers.CharField()
     kr_status = serializers.ChoiceField(choices=["draft", "active", "closed"])
-    owner = _Person(allow_null=True)
+    owner = serializers.UUIDField(allow_null=True, help_text="A key of the top-level `people`.")
     confidence = serializers.IntegerField(allow_null=True, help_text="The owner's latest confidence, 0-10.")
     progress = serializers.FloatField(help_text="0-1, computed from baseline/target/current.")
     status = serializers.ChoiceField(choices=STATUS_CHOICES, help_text="Map colour; stale overrides the pace.")
-    status_reason = serializers.CharField()
-    signals = MapSignalSerializer(many=True, help_text="Health signals other than the pace status.")
-    initiatives = MapInitiativeCountsSerializer()
+    signals = _signal_codes()
+    initiatives = serializers.DictField(
+        child=serializers.IntegerField(),
+        help_text="Initiative counts by status, only the statuses present (not_started, in_progress, blocked, done, "
+        "cancelled); cancelled ones are not bets.",
+    )
     weight = serializers.FloatField()
     children = _ObjectiveList(child=serializers.DictField(), help_text="Objectives aligned to this key result.")
     contributors = MapContributorSerializer(many=True, help_text="Objectives that also contribute (extra edges).")
+    status_reason = serializers.CharField(required=False, help_text=STATUS_REASON_HELP)
+    reasons = serializers.DictField(child=serializers.CharField(), required=False, help_text=REASONS_HELP)
 
 
 class MapObjectiveSerializer(serializers.Serializer):
@@ -92,22 +97,20 @@ class MapObjectiveSerializer(serializers.Serializer):
     title = serializers.CharField()
     level = serializers.ChoiceField(choices=["company", "team", "personal"])
     objective_status = serializers.ChoiceField(choices=["draft", "active", "closed", "archived"])
-    cycle = _Ref()
-    team = _Ref(allow_null=True)
-    owner = _Person(allow_null=True)
+    cycle = serializers.UUIDField(help_text="The map's cycle or one of `cycle.includes`.")
+    team = serializers.UUIDField(allow_null=True, help_text="A key of the top-level `teams`.")
+    owner = serializers.UUIDField(allow_null=True, help_text="A key of the top-level `people`.")
     progress = serializers.FloatField()
     status = serializers.ChoiceField(choices=STATUS_CHOICES)
-    status_reason = serializers.CharField()
-    signals = MapSignalSerializer(many=True)
-    signal_codes = serializers.ListField(
-        child=serializers.CharField(), help_text="Codes on the objective or any of its KRs (incl. `orphan`)."
-    )
+    signals = _signal_codes()
     orphan = serializers.BooleanField(help_text="A team/personal objective aligned to nothing.")
     aligned_outside = serializers.BooleanField(help_text="Aligned to something in another cycle or not visible.")
     context = serializers.BooleanField(help_text="Shown only as the ancestor of a filter match.")
     key_results = MapKeyResultSerializer(many=True)
     children = _ObjectiveList(child=serializers.DictField(), help_text="Objectives aligned to the whole objective.")
     contributes_to = MapContributionSerializer(many=True)
+    status_reason = serializers.CharField(required=False, help_text=STATUS_REASON_HELP)
+    reasons = serializers.DictField(child=serializers.CharField(), required=False, help_text=REASONS_HELP)
 
 
 class MapWarningSerializer(serializers.Serializer):
@@ -146,7 +149,10 @@ class MapSerializer(serializers.Serializer):
     counts = MapCountsSerializer()
     warnings = MapWarningSerializer(many=True)
     filters = MapFiltersSerializer()
-    legend = serializers.DictField(child=serializers.CharField(), help_text="Signal code → label.")
+    legend = serializers.DictField(child=serializers.CharField(), help_text="Signal code → label (filter choices).")
+    signals = serializers.DictField(child=MapSignalInfoSerializer(), help_text="Signal code → label and colour.")
+    people = serializers.DictField(child=MapPersonSerializer(), help_text="Owner id → name and initials.")
+    teams = serializers.DictField(child=serializers.CharField(), help_text="Team id → name.")
     roots = MapObjectiveSerializer(many=True)
 
 
@@ -178,6 +184,14 @@ class AlignmentMapView(APIView):
             OpenApiParameter("cycle", OpenApiTypes.UUID, description="The cycle (default: the current one)."),
             OpenApiParameter("team", OpenApiTypes.UUID, description="Only this team's objectives and their parents."),
             OpenApiParameter(
+                "detail",
+                OpenApiTypes.STR,
+                enum=["signals"],
+                description="`signals`: add `status_reason` and `reasons` (why each signal fired) to every node. "
+                "Without it the map carries codes only (labels and colours in `signals`), which keeps a "
+                "5,000-objective map small and fast.",
+            ),
+            OpenApiParameter(
                 "signal",
                 OpenApiTypes.STR,
                 enum=list(okr_map.FILTER_CODES),
@@ -193,6 +207,9 @@ class AlignmentMapView(APIView):
         signal = request.query_params.get("signal") or None
         if signal is not None and signal not in okr_map.FILTER_LABELS:
             raise ValidationError({"signal": [f"Choose one of: {', '.join(okr_map.FILTER_CODES)}."]})
+        detail = request.query_params.get("detail") or None
+        if detail not in (None, "signals"):
+            raise ValidationError({"detail": ["Choose: signals."]})
         if cycle is None:  # an organization without cycles has an empty map
             empty = {"objectives": 0, "key_results": 0, "initiatives": 0, "shown": 0}
             return _json(
@@ -203,10 +220,20 @@ class AlignmentMapView(APIView):
                     "warnings": [],
                     "filters": {"team": None, "signal": signal},
                     "legend": okr_map.FILTER_LABELS,
+                    "signals": okr_map.SIGNALS,
+                    "people": {},
+                    "teams": {},
                     "roots": [],
                 }
             )
-        result = okr_map.alignment_map(org=org, membership=request.membership, cycle=cycle, team=team, signal=signal)
+        result = okr_map.alignment_map(
+            org=org,
+            membership=request.membership,
+            cycle=cycle,
+            team=team,
+            signal=signal,
+            detail=detail == "signals",
+        )
         return _json(result)
 
 

@@ -104,7 +104,7 @@ def okr_dashboard(context) -> dict | None:
     if cycle is None:
         return None
     board = selectors.cycle_board(org=org, membership=membership, cycle=cycle)
-    return board if board["objectives"] else None
+    return board if board["summary"]["objectives"] else None
 
 
 @register.filter

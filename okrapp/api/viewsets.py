@@ -15,7 +15,12 @@ class HasOrgRole(BasePermission):
         if token is not None and token.organization.slug != slug:
             # A token belongs to one organization; under another org's URL it is as if the org did not exist.
             raise NotFound("No such organization.")
-        membership = resolve_membership(request.user, slug)
+        if token is not None and token.membership.organization_id == token.organization_id:
+            # The token lookup already read its active membership and organization: no second query.
+            membership = token.membership
+            membership.organization = token.organization
+        else:
+            membership = resolve_membership(request.user, slug)
         request.organization, request.membership = membership.organization, membership
         return membership.role >= view.required_role(request)
 

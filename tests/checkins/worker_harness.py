@@ -73,9 +73,20 @@ class SmtpSink:
 
 
 class CeleryWorker:
-    """`celery -A okrapp worker --pool=prefork -c 2 -Q celery` in its own process group (so kill -9 takes it all)."""
+    """`celery -A okrapp worker --pool=prefork -c 2 -Q celery` in its own process group (so kill -9 takes it all).
 
-    def __init__(self, *, database_url: str, redis_url: str, email_url: str, concurrency: int = 2, extra_env=None):
+    `pool`/`concurrency` are for the bench (bench/nudges.py --pool threads); the tests use the defaults."""
+
+    def __init__(
+        self,
+        *,
+        database_url: str,
+        redis_url: str,
+        email_url: str,
+        concurrency: int = 2,
+        pool: str = "prefork",
+        extra_env=None,
+    ):
         self.env = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "okrapp.settings_test",
@@ -86,6 +97,7 @@ class CeleryWorker:
             **(extra_env or {}),
         }
         self.concurrency = concurrency
+        self.pool = pool
         self.proc: subprocess.Popen | None = None
         self.log = tempfile.NamedTemporaryFile(prefix="celery-worker-", suffix=".log", delete=False)  # noqa: SIM115
 
@@ -95,7 +107,7 @@ class CeleryWorker:
             "-A",
             "okrapp",
             "worker",
-            "--pool=prefork",
+            f"--pool={self.pool}",
             f"-c{self.concurrency}",
             "-Q",
             "celery",
