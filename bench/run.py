@@ -117,7 +117,7 @@ def start_gunicorn(port: int) -> subprocess.Popen:
     raise SystemExit("gunicorn did not start")
 
 
-def measure(url: str, *, n: int, concurrency: int, max_seconds: float, **kwargs) -> dict:
+def measure(url: str, *, n: int, concurrency: int, max_seconds: float, warmup: int = 3, **kwargs) -> dict:
     """Fire n GETs from `concurrency` threads (each with its own keep-alive session); latencies in ms."""
     latencies: list[float] = []
     errors: list[str] = []
@@ -127,7 +127,7 @@ def measure(url: str, *, n: int, concurrency: int, max_seconds: float, **kwargs)
 
     def worker():
         with requests.Session() as http:
-            for _ in range(3):  # warm up this connection and the worker's caches
+            for _ in range(warmup):  # warm up this connection and the worker's caches
                 http.get(url, timeout=30, allow_redirects=False, **kwargs)
             while time.perf_counter() < stop_at:
                 with lock:
@@ -147,12 +147,16 @@ def measure(url: str, *, n: int, concurrency: int, max_seconds: float, **kwargs)
         t.start()
     for t in threads:
         t.join()
-    wall = time.perf_counter() - started
-    latencies.sort()
+    return {"latencies": latencies, "errors": len(errors), "wall": time.perf_counter() - started}
+
+
+def summarize(runs: list[dict]) -> dict:
+    latencies = sorted(x for r in runs for x in r["latencies"])
+    wall = sum(r["wall"] for r in runs)
     q = statistics.quantiles(latencies, n=100) if len(latencies) >= 2 else latencies * 100
     return {
         "n": len(latencies),
-        "errors": len(errors),
+        "errors": sum(r["errors"] for r in runs),
         "p50": statistics.median(latencies),
         "p95": q[94],
         "rps": len(latencies) / wall if wall else 0.0,
@@ -165,6 +169,7 @@ def main() -> None:
     parser.add_argument("--page-requests", type=int, default=40)
     parser.add_argument("--concurrency", type=int, default=2)
     parser.add_argument("--max-seconds", type=float, default=60)
+    parser.add_argument("--rounds", type=int, default=10, help="interleave the targets over this many rounds")
     parser.add_argument("--write-readme", action="store_true")
     args = parser.parse_args()
     state = json.loads(STATE_FILE.read_text())
@@ -201,10 +206,28 @@ def main() -> None:
             ("dashboard (current cycle summary)", f"{base}/o/{slug}/", args.page_requests, session),
         ]
     proc = start_gunicorn(port)
+    load_before = os.getloadavg()
     results = []
     try:
-        for label, url, n, kwargs in targets:
-            r = measure(url, n=n, concurrency=args.concurrency, max_seconds=args.max_seconds, **kwargs)
+        # Round-robin: every target gets a slice of its requests in each round, so that all of them see the same
+        # background load on a shared machine and their ratios to the floor stay meaningful.
+        runs: dict[str, list[dict]] = {label: [] for label, *_ in targets}
+        for round_ in range(args.rounds):
+            for label, url, n, kwargs in targets:
+                share = n // args.rounds + (1 if round_ < n % args.rounds else 0)
+                if share:
+                    runs[label].append(
+                        measure(
+                            url,
+                            n=share,
+                            concurrency=args.concurrency,
+                            max_seconds=args.max_seconds / args.rounds,
+                            warmup=3 if round_ == 0 else 1,
+                            **kwargs,
+                        )
+                    )
+        for label, *_ in targets:
+            r = summarize(runs[label])
             results.append((label, r))
             print(
                 f"{label:45s} n={r['n']:4d} err={r['errors']:3d} p50={r['p50']:7.1f} ms "
@@ -218,7 +241,8 @@ def main() -> None:
     raw = results[1][1]
     lines = [
         f"Data: {state['objectives']} objectives, {state['key_results']} KRs, {state['initiatives']} initiatives "
-        f"in one org; gunicorn -w 2, {args.concurrency} client threads on the same box.",
+        f"in one org; gunicorn -w 2, {args.concurrency} client threads on the same box; targets interleaved over "
+        f"{args.rounds} rounds.",
         "",
         "| target | n | p50 ms | p95 ms | req/s | p50 ÷ floor | p50 ÷ raw SQL |",
         "|---|---|---|---|---|---|---|",
@@ -228,6 +252,10 @@ def main() -> None:
             f"| {label} | {r['n']} | {r['p50']:.1f} | {r['p95']:.1f} | {r['rps']:.0f} | "
             f"{r['p50'] / floor['p50']:.2f}× | {r['p50'] / raw['p50']:.2f}× |"
         )
+    load_after = os.getloadavg()
+    lines.append("")
+    before, after = (" ".join(f"{x:.2f}" for x in load) for load in (load_before, load_after))
+    lines.append(f"Load average (1/5/15 min) before the run: {before}; after: {after} (shared 2-core box).")
     if not has_page:
         lines.append("")
         lines.append("The cycle page URL (objectives:cycle_detail) is not present; only the API was measured.")

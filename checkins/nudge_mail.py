@@ -30,7 +30,7 @@ _TOKEN_MARK = "T0KENMARK"
 def _header_text(value: str) -> str:
     """A header value on one line; RFC 2047-encoded when not ASCII."""
     value = " ".join(value.splitlines())
-    return value if value.isascii() else Header(value, "utf-8").encode()
+    return value if value.isascii() else Header(value, "utf-8").encode(linesep="\r\n")
 
 
 def _address(addr: str) -> str:
@@ -42,7 +42,7 @@ def _address(addr: str) -> str:
 
 
 def _part(content_type: str, body: str) -> bytes:
-    crlf = "\r\n".join(body.splitlines()).encode()
+    crlf = body.replace("\r\n", "\n").replace("\r", "\n").replace("\n", "\r\n").encode()
     payload = binascii.b2a_qp(crlf, istext=True)  # 7-bit safe for any server, lines ≤ 76
     return (
         f'Content-Type: {content_type}; charset="utf-8"\r\nMIME-Version: 1.0\r\n'

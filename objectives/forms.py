@@ -260,12 +260,10 @@ class ObjectiveFilterForm(forms.Form):
     signal = forms.ChoiceField(required=False, widget=FastSelect)
 
     def __init__(self, *args, teams, people, signals, **kwargs):
+        """`teams` and `people`: (public id, label) pairs."""
         super().__init__(*args, **kwargs)
-        self.fields["team"].choices = [("", "All teams"), *[(str(t.public_id), t.name) for t in teams]]
-        self.fields["owner"].choices = [
-            ("", "Anyone"),
-            *[(str(m.public_id), m.user.display_name) for m in people],
-        ]
+        self.fields["team"].choices = [("", "All teams"), *[(str(pk), name) for pk, name in teams]]
+        self.fields["owner"].choices = [("", "Anyone"), *[(str(pk), name) for pk, name in people]]
         self.fields["signal"].choices = [("", "Any signal"), *signals]
 
     def values(self) -> dict:

@@ -20,6 +20,11 @@ urlpatterns = [
     path("objectives/<uuid:objective_id>/archive/", views.objective_archive, name="objective_archive"),
     path("objectives/<uuid:objective_id>/delete/", views.objective_delete, name="objective_delete"),
     path("objectives/<uuid:objective_id>/alignment/", views.objective_align, name="objective_align"),
+    path(
+        "objectives/<uuid:objective_id>/alignment/form/",
+        views.objective_alignment_form,
+        name="objective_alignment_form",
+    ),
     path("objectives/<uuid:objective_id>/contributions/", views.contribution_add, name="contribution_add"),
     path(
         "objectives/<uuid:objective_id>/contributions/<uuid:contribution_id>/remove/",

@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from accounts import selectors as account_selectors
-from accounts.models import Role
+from accounts.models import Membership, Role, Team
 from checkins.selectors import kr_chart_context
 from objectives import selectors, services
 from objectives.forms import (
@@ -135,15 +135,28 @@ def cycle_activate(request, cycle_id):
 
 
 def _board_filters(request, org):
-    """Parse the cycle page's GET filters into objects of this org (unknown ids are ignored, never a 500)."""
-    teams = list(account_selectors.team_list(org=org))
-    people = list(account_selectors.membership_list(org=org, include_inactive=False))
+    """Parse the cycle page's GET filters into objects of this org (unknown ids are ignored, never a 500).
+
+    The choices are read as (public id, label) pairs: the page shows every team and member in its selects, and
+    loading them as model instances (with their users) cost more than judging the cycle's objectives."""
+    teams = list(Team.objects.for_org(org).order_by("name").values_list("public_id", "name"))
+    people = [
+        (pk, name or email.split("@")[0])
+        for pk, name, email in Membership.objects.for_org(org)
+        .filter(is_active=True)
+        .order_by("user__email")
+        .values_list("public_id", "user__name", "user__email")
+    ]
     form = ObjectiveFilterForm(
         request.GET or None, teams=teams, people=people, signals=list(selectors.health.LABELS.items())
     )
     values = form.values() if request.GET else {}
-    team = next((t for t in teams if str(t.public_id) == values.get("team")), None)
-    owner = next((m for m in people if str(m.public_id) == values.get("owner")), None)
+    team = Team.objects.for_org(org).filter(public_id=values["team"]).first() if values.get("team") else None
+    owner = (
+        Membership.objects.for_org(org).filter(public_id=values["owner"], is_active=True).first()
+        if values.get("owner")
+        else None
+    )
     return form, {"team": team, "owner": owner, "status": values.get("status"), "signal": values.get("signal")}
 
 
@@ -167,8 +180,8 @@ def _filter_params(filters: dict) -> dict:
     return {k: v for k, v in params.items() if v}
 
 
-def _group_url(org, cycle, params: dict, key: str, offset: int = 0) -> str:
-    base = reverse("objectives:cycle_board_group", args=[org.slug, cycle.public_id])
+def _group_url(org, cycle, params: dict, key: str, offset: int = 0, base: str | None = None) -> str:
+    base = base or reverse("objectives:cycle_board_group", args=[org.slug, cycle.public_id])
     return f"{base}?{urlencode({**params, 'group': key, **({'offset': offset} if offset else {})})}"
 
 
@@ -176,10 +189,11 @@ def _link_groups(org, cycle, board: dict, filters: dict) -> None:
     """Give each group of the board its URLs: htmx load (collapsed), next page (expanded), and a no-JS link."""
     params = _filter_params(filters)
     page = reverse("objectives:cycle_detail", args=[org.slug, cycle.public_id])
+    base = reverse("objectives:cycle_board_group", args=[org.slug, cycle.public_id])
     for level in board["groups"]:
         for bucket in level["teams"]:
-            bucket["load_url"] = _group_url(org, cycle, params, bucket["key"])
-            bucket["more_url"] = _group_url(org, cycle, params, bucket["key"], bucket["next_offset"])
+            bucket["load_url"] = _group_url(org, cycle, params, bucket["key"], base=base)
+            bucket["more_url"] = _group_url(org, cycle, params, bucket["key"], bucket["next_offset"], base=base)
             bucket["open_url"] = f"{page}?{urlencode({**params, 'open': bucket['key']})}"
 
 
@@ -259,14 +273,10 @@ def _objective_context(request, objective, **extra):
     can_edit = detail["can_edit"]
     context = {"d": detail, "o": detail["objective"], "can_edit": can_edit, **extra}
     if can_edit and "align_form" not in extra:
-        candidates = selectors.alignment_candidates(org=org, membership=membership, objective=objective)
-        current = (
-            f"k:{objective.parent_key_result.public_id}"
-            if objective.parent_key_result_id
-            else (f"o:{objective.parent_objective.public_id}" if objective.parent_objective_id else "")
-        )
-        context["align_form"] = AlignmentForm(candidates=candidates, initial={"parent": current})
-        context["contribution_form"] = ContributionForm(candidates=candidates)
+        if request.GET.get("edit") == "alignment":  # without JavaScript: the pickers in the page
+            context.update(_alignment_forms(request, objective))
+        else:  # the pickers (up to 300 objectives with their KRs) load when their <details> opens
+            context["lazy_alignment_forms"] = True
     context["can_add_initiative"] = can_create(membership)
     context["kr_editable"] = {
         kr["pk"]: can_edit or (membership.role >= Role.MEMBER and kr["owner_pk"] == membership.pk)
@@ -353,6 +363,35 @@ def objective_delete(request, objective_id):
     services.objective_delete(org=org, actor=membership, objective=objective)
     messages.info(request, f"“{objective.title}” deleted.")
     return redirect("objectives:cycle_detail", org.slug, cycle_public_id)
+
+
+def _alignment_forms(request, objective) -> dict:
+    org, membership = request.organization, request.membership
+    candidates = selectors.alignment_candidates(org=org, membership=membership, objective=objective)
+    current = (
+        f"k:{objective.parent_key_result.public_id}"
+        if objective.parent_key_result_id
+        else (f"o:{objective.parent_objective.public_id}" if objective.parent_objective_id else "")
+    )
+    return {
+        "align_form": AlignmentForm(candidates=candidates, initial={"parent": current}),
+        "contribution_form": ContributionForm(candidates=candidates),
+    }
+
+
+@org_member_required
+def objective_alignment_form(request, objective_id):
+    """One alignment picker as a fragment (?form=align|contribution), loaded when its <details> opens."""
+    org, membership = request.organization, request.membership
+    objective = selectors.objective_get(org=org, membership=membership, public_id=objective_id)
+    _deny_unless(can_edit_objective(membership, objective), "Only the objective's owner or an admin can align it.")
+    template = {"align": "objectives/_align_form.html", "contribution": "objectives/_contribution_form.html"}.get(
+        request.GET.get("form", "")
+    )
+    if template is None:
+        raise Http404("No such form.")
+    context = {"o": {"id": objective.public_id}, **_alignment_forms(request, objective)}
+    return render(request, template, context)
 
 
 def _alignment_response(request, objective, status=200, **forms):

@@ -18,6 +18,7 @@ from rest_framework.views import APIView
 from accounts.api.serializers import MembershipSerializer
 from accounts.models import Membership, Role, Team
 from objectives import assembly, selectors, services
+from objectives import board as okr_board
 from objectives.api import serializers as s
 from objectives.api.renderers import ORJSONRenderer
 from objectives.health import SIGNAL_CODES
@@ -228,9 +229,10 @@ class ObjectiveViewSet(FilterMixin, OrgScopedViewSet):
         signal = self._choice("signal", SIGNAL_CODES)
         qs = selectors._filter_objectives(visible, **filters)
         if signal:
-            # Signals are computed, not stored: judge every candidate (constant queries), page over the matches.
-            everything = selectors.objective_rows(org=org, membership=membership, signal=signal, **filters)
-            qs = qs.filter(id__in=[o["pk"] for o in everything])
+            # Signals are computed, not stored: judge every candidate with the board's lean judge (constant
+            # queries, no reasons built), then page over the matches.
+            judged = okr_board.judge(org, membership, signal=signal, **filters)
+            qs = qs.filter(id__in=[o["pk"] for o in judged.objectives])
         rows = self.paginate_queryset(assembly.objective_values(org, qs, visible))
         objectives = assembly.assemble_objectives(org, rows, visible)
         return self.get_paginated_response([s.objective_out(o) for o in objectives])

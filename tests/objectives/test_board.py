@@ -257,3 +257,22 @@ def test_board_and_group_pages_use_a_constant_number_of_queries(client_for, admi
     member = MembershipFactory(organization=cycle.organization)
     _bulk(cycle, member, 60, level="personal", prefix="Mine")
     assert (count(_board_url(cycle)), count(group, {"group": f"team:{team.public_id}"})) == small
+
+
+# --- The objective page's alignment pickers load on demand --------------------------------------------------------
+def test_alignment_pickers_load_when_opened(client_for, admin, member, viewer, cycle):
+    company = ObjectiveFactory(cycle=cycle, owner=admin, title="Company goal")
+    KeyResultFactory(objective=company, owner=admin, title="Grow revenue")
+    mine = ObjectiveFactory(cycle=cycle, owner=member, title="Team goal", level="team")
+    page_url = reverse("objectives:objective_detail", args=[cycle.organization.slug, mine.public_id])
+    form_url = reverse("objectives:objective_alignment_form", args=[cycle.organization.slug, mine.public_id])
+    page = client_for(member).get(page_url).content.decode()
+    assert 'hx-trigger="toggle once"' in page and "Grow revenue" not in page  # not rendered up front
+    picker = client_for(member).get(form_url, {"form": "align"}, **HX).content.decode()
+    assert "<html" not in picker and "Grow revenue" in picker and 'name="parent"' in picker
+    contribution = client_for(member).get(form_url, {"form": "contribution"}, **HX).content.decode()
+    assert "Grow revenue" in contribution and 'name="key_result"' in contribution
+    # Without JavaScript the page renders them itself; bad input and other people's objectives are refused.
+    assert "Grow revenue" in client_for(member).get(page_url, {"edit": "alignment"}).content.decode()
+    assert client_for(member).get(form_url, {"form": "nope"}).status_code == 404
+    assert client_for(viewer).get(form_url, {"form": "align"}).status_code == 403
