@@ -12,6 +12,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-requirements-dev.lock
 PORT ?= 8000
 ARGS ?=
+BENCH ?= run
 CHROMIUM := /usr/bin/chromium
 
 .PHONY: help install run test lint fmt shell bench services clean-data chromium
@@ -53,9 +54,9 @@ fmt: $(STAMP) ## ruff format
 shell: $(STAMP) ## Django shell against the make-run database (reuses a running `make run`)
 	exec $(PY) scripts/services.py exec -- $(PY) manage.py shell
 
-bench: $(STAMP) ## run bench/run.py (own database, .data/bench); ARGS are passed on
-	@[ -f bench/run.py ] || { echo "bench/run.py does not exist yet: nothing to run."; exit 1; }
-	exec $(PY) scripts/services.py exec --profile bench -- $(PY) bench/run.py $(ARGS)
+bench: $(STAMP) ## run bench/$(BENCH).py (BENCH=run|map|nudges; own database, .data/bench); ARGS are passed on
+	@[ -f bench/$(BENCH).py ] || { echo "bench/$(BENCH).py does not exist."; exit 1; }
+	exec $(PY) scripts/services.py exec --profile bench -- $(PY) bench/$(BENCH).py $(ARGS)
 
 services: $(STAMP) ## only PostgreSQL + Redis, in the foreground, printing DATABASE_URL / REDIS_URL
 	exec $(PY) scripts/services.py services

@@ -12,7 +12,8 @@ Guarantees (DESIGN.md §6, STYLE.md c.7):
   still unsent, then for each message: SMTP send, and right after the server's 250 an autocommit UPDATE stamping
   sent_at. A redelivered or swept batch skips stamped receipts; a failed send leaves the receipt unstamped for the
   retry. At-least-once window: a crash after the SMTP server accepted the DATA but before our stamp reached
-  PostgreSQL (the 250 reply plus one UPDATE write: well under a millisecond) sends that one message again. Every
+  PostgreSQL (reading the 250 reply plus one UPDATE write: well under a millisecond on an idle machine, a few ms
+  when the worker waits for a CPU) sends that one message again: at most one message per killed process. Every
   nudge carries a stable Message-ID derived from its receipt, so such a copy is recognisably the same message.
 - `channels` on a stamped receipt says what happened: ["email", "slack"…] sent; [] skipped by rule (no active KR or
   everything already checked in); ["email_refused"] the server refused the address (not retried).
@@ -228,8 +229,9 @@ def _claim_all(*, now: datetime, result: DispatchResult) -> None:
         futures = [pool.submit(_claim_lane, now=now, lane=lane, lanes=lanes) for lane in range(lanes)]
         parts = [future.result() for future in futures]  # a failed lane raises here; its batches are swept later
     # Publish once every lane has committed: sending batches while the other lane still writes would take the CPU
-    # that lane needs (measured: 7.6 s instead of ~5 s for 100,000). A crash before this loop loses no nudge: the
-    # receipts are committed, and the sweeper re-enqueues them after RESEND_AFTER.
+    # that lane needs (bench/nudges.py, 100,000 members: 7.6 s with per-chunk publishing, 6.5 s like this). A crash
+    # before this loop loses no nudge: the receipts are committed, and the sweeper re-enqueues them after
+    # RESEND_AFTER.
     for part in parts:
         result.claimed += part.claimed
         result.receipts += part.receipts

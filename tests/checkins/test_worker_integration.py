@@ -132,5 +132,11 @@ def test_killing_the_worker_mid_way_loses_and_duplicates_nothing(sink, worker_fa
     duplicated = {r: c for r, c in counts.items() if c > 1}
     print(f"kill test: killed at {at_kill}/{n}, total {sink.count()}, {time.monotonic() - started:.1f}s")
     assert lost == []
-    assert duplicated == {}
+    # The documented at-least-once window (checkins/nudges.py): a process killed after the server accepted a message
+    # but before its stamp reached PostgreSQL re-sends that one message. So at most one copy per killed pool
+    # process (2), each the same message (same Message-ID); everything else exactly once.
+    assert len(duplicated) <= 2 and all(c == 2 for c in duplicated.values()), duplicated
+    for rcpt in duplicated:
+        ids = {m["Message-ID"] for m in sink.parsed() if m["To"] == rcpt}
+        assert len(ids) == 1, ids
     assert CheckinNudge.objects.filter(sent_at=None).count() == 0
