@@ -2,6 +2,8 @@
 
 from django import template
 
+from objectives.board import row_chips
+
 register = template.Library()
 
 # Status → chip colour. The same colours on every page (cycle, objective, KR, team, dashboard).
@@ -50,39 +52,10 @@ def get_item(mapping, key):
         return None
 
 
-PACE_CODES = ("on_track", "at_risk", "off_track")
-
-
 @register.filter
 def row_signals(objective: dict) -> list[dict]:
-    """Chips for an objective's row: its own signals, then its KRs' signals grouped by code (pace chips of the
-    KRs are left out: the objective's progress bar and status chip already say that). Each keeps its reason."""
-    chips = [
-        {"code": s.code, "label": s.label, "level": s.level, "reason": s.reason, "hint": s.hint}
-        for s in objective.get("signals", [])
-        if s.code not in PACE_CODES
-    ]
-    grouped: dict[str, dict] = {}
-    for kr in objective.get("key_results", []):
-        for s in kr["signals"]:
-            if s.code in PACE_CODES:
-                continue
-            chip = grouped.setdefault(
-                s.code, {"code": s.code, "label": s.label, "level": s.level, "reasons": [], "hint": s.hint}
-            )
-            chip["reasons"].append(f"KR “{kr['title']}”: {s.reason}")
-    for chip in grouped.values():
-        count = len(chip["reasons"])
-        chips.append(
-            {
-                "code": chip["code"],
-                "label": f"{chip['label']} ×{count}" if count > 1 else chip["label"],
-                "level": chip["level"],
-                "reason": " · ".join(chip.pop("reasons")),
-                "hint": chip["hint"],
-            }
-        )
-    return chips
+    """Chips for an objective's row (objectives.board.row_chips: own signals, then KR signals grouped by code)."""
+    return row_chips(objective)
 
 
 @register.filter
