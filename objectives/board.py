@@ -23,10 +23,8 @@ from django.db import connection
 from django.utils.safestring import mark_safe
 
 from accounts.models import Membership, Organization, Team
-from initiatives.models import Initiative
-from objectives import assembly, health
+from objectives import assembly, health, health_sql
 from objectives.models import Cycle, Objective
-from objectives.progress import kr_progress, objective_progress
 
 PAGE = 25  # objectives rendered per group page ("show more" loads the next 25)
 FIRST_PAGE = 25  # objectives rendered with the page itself; the groups after that open collapsed
@@ -35,31 +33,18 @@ LEVEL_LABELS = dict(Objective.Level.choices)
 GROUP_SIGNALS = ("off_track", "at_risk", "watermelon", "stale")  # counted on each group's header
 SIGNAL_LEVELS = {"off_track": health.RED, "at_risk": health.AMBER, "watermelon": health.PURPLE, "stale": health.GREY}
 
-_FACTS_SQL = """
-SELECT kr.objective_id, kr.title, kr.kind, kr.unit, kr.baseline::float8, kr.target::float8, kr.current::float8,
-       kr.band_low::float8, kr.band_high::float8,
-       CASE WHEN jsonb_typeof(kr.milestone_steps) = 'array' THEN jsonb_array_length(kr.milestone_steps) ELSE 0 END,
-       kr.weight::float8, kr.confidence, kr.status, kr.owner_id,
-       EXTRACT(EPOCH FROM COALESCE(kr.last_checkin_at, kr.created_at))::float8,
-       m.timezone, m.checkin_weekday, m.checkin_hour, i.total, i.done,
-       CASE WHEN i.total > 0 AND i.done::float8 / i.total >= %(share)s THEN (
-           SELECT count(*) = 3 AND count(DISTINCT r.value) = 1 FROM (
-               SELECT ci.value FROM checkins_checkin ci
-               WHERE ci.organization_id = %(org)s AND ci.key_result_id = kr.id
-               ORDER BY ci.created_at DESC LIMIT 3
-           ) r
-       ) ELSE false END
+# One row per objective: its KRs' weighted progress (stored per KR) and the union of their signal codes, judged by
+# PostgreSQL (objectives.health_sql). Weights are positive (a check constraint), as objective_progress expects.
+_ROLLUP_SQL = f"""
+SELECT kr.objective_id, count(*), sum(kr.progress * kr.weight::float8) / sum(kr.weight::float8),
+       bit_or({health_sql.KR_CODES_SQL})
 FROM objectives_keyresult kr
 JOIN unnest(%(ids)s::bigint[]) AS chosen(id) ON chosen.id = kr.objective_id
-LEFT JOIN accounts_membership m ON m.id = kr.owner_id
-CROSS JOIN LATERAL (
-    SELECT count(*) FILTER (WHERE ii.status <> %(cancelled)s) AS total,
-           count(*) FILTER (WHERE ii.status = %(done)s) AS done
-    FROM initiatives_initiative ii
-    WHERE ii.organization_id = %(org)s AND ii.key_result_id = kr.id
-) i
+JOIN objectives_objective o ON o.id = kr.objective_id
+{health_sql.JOINS_SQL}
 WHERE kr.organization_id = %(org)s
-"""
+GROUP BY kr.objective_id
+"""  # noqa: S608 - built from constants; every value is a query parameter
 
 _LEAN_VALUES = ("id", "level", "status", "owner_id", "team_id", "team__public_id", "team__name", "cycle_id")
 
@@ -74,85 +59,19 @@ class Judged:
     by_team: dict
 
 
-def _kr_facts(
-    org: Organization, expected: dict[int, float], ctx: assembly.Context
-) -> dict[int, list[tuple[float, float, list]]]:
-    """objective id → [(progress, weight, codes)] of its KRs (in no particular order), for the objectives in `expected`
-    (objective id → expected progress of its cycle today). One query."""
-    ids = list(expected)
-    out: dict[int, list] = defaultdict(list)
-    if not ids:
-        return out
-    t = ctx.thresholds
-    params = {
-        "org": org.id,
-        "ids": ids,
-        "share": t.watermelon_done_share,
-        "cancelled": Initiative.Status.CANCELLED,
-        "done": Initiative.Status.DONE,
-    }
-    cutoffs: dict[tuple, float] = {}
+def _kr_rollup(
+    org: Organization, objectives: list[dict], cycles: dict[int, tuple], ctx: assembly.Context
+) -> dict[int, tuple[int, float, tuple[str, ...]]]:
+    """objective id → (KR count, weighted KR progress, codes of its KRs) for `objectives` ({pk, cycle_pk});
+    `cycles`: id → (start, end). Two queries (the owners' check-in slots, then the roll-up)."""
+    if not objectives:
+        return {}
+    params = health_sql.params(org, ctx, cycles)
+    params.update(org=org.id, ids=[o["pk"] for o in objectives])
     with connection.cursor() as cursor:
-        cursor.execute(_FACTS_SQL, params)
+        cursor.execute(_ROLLUP_SQL, params)
         rows = cursor.fetchall()
-    for (
-        objective_id,
-        title,
-        kind,
-        unit,
-        baseline,
-        target,
-        current,
-        band_low,
-        band_high,
-        steps,
-        weight,
-        confidence,
-        status,
-        owner_id,
-        last_activity,
-        tz,
-        weekday,
-        hour,
-        total,
-        done,
-        flat,
-    ) in rows:
-        progress = kr_progress(
-            kind=kind,
-            baseline=baseline,
-            target=target,
-            current=current,
-            band_low=band_low,
-            band_high=band_high,
-            milestone_steps=range(steps),
-        ).value
-        stale = False
-        if status == "active" and last_activity is not None:
-            key = (tz, weekday, hour)
-            cutoff = cutoffs.get(key)
-            if cutoff is None:
-                cutoff = cutoffs[key] = ctx.stale_cutoff(tz, weekday, hour).timestamp()
-            stale = last_activity < cutoff
-        codes = health.kr_signal_codes(
-            title=title,
-            kind=kind,
-            unit=unit,
-            baseline=baseline,
-            target=target,
-            status=status,
-            has_owner=owner_id is not None,
-            progress=progress,
-            expected=expected[objective_id],
-            confidence=confidence,
-            initiatives_total=total,
-            initiatives_done=done,
-            flat=bool(flat),
-            stale=stale,
-            t=t,
-        )
-        out[objective_id].append((progress, weight, codes))
-    return out
+    return {pk: (count, progress, health_sql.decode(mask)) for pk, count, progress, mask in rows}
 
 
 def judge(
@@ -181,10 +100,10 @@ def judge(
     qs = visible_objectives(org, membership)
     if cycle is not None:
         qs = qs.filter(cycle=cycle)
-        expected_by_cycle = {cycle.pk: ctx.expected(cycle.start_date, cycle.end_date)}
+        cycles = {cycle.pk: (cycle.start_date, cycle.end_date)}
     else:
-        expected_by_cycle = {
-            c["id"]: ctx.expected(c["start_date"], c["end_date"])
+        cycles = {
+            c["id"]: (c["start_date"], c["end_date"])
             for c in Cycle.objects.for_org(org).values("id", "start_date", "end_date")
         }
     rows = list(qs.order_by("position", "created_at").values_list(*_LEAN_VALUES))
@@ -214,30 +133,29 @@ def judge(
                 "cycle_pk": cycle_id,
             }
         )
-    expected = {o["pk"]: expected_by_cycle.get(o["cycle_pk"], 0.0) for o in matching}
-    facts = _kr_facts(org, expected, ctx)
+    rollup = _kr_rollup(org, matching, cycles, ctx)
     t = ctx.thresholds
     judged = []
     for o in matching:
-        krs = facts.get(o["pk"], [])
-        progress = objective_progress(items=[(p, w) for p, w, _ in krs])
+        kr_count, progress, kr_codes = rollup.get(o["pk"], (0, 0.0, ()))
+        start_end = cycles.get(o["cycle_pk"])
+        expected = ctx.expected(*start_end) if start_end else 0.0
         codes = set(
             health.objective_signal_codes(
                 status=o["status"],
                 has_owner=o["owner_pk"] is not None,
                 progress=progress,
-                expected=expected[o["pk"]],
-                key_results_count=len(krs),
+                expected=expected,
+                key_results_count=kr_count,
                 owner_objectives_in_cycle=by_owner.get((o["cycle_pk"], o["owner_pk"]), 0),
                 team_objectives_in_cycle=by_team.get((o["cycle_pk"], o["team_pk"]), 0),
                 t=t,
             )
         )
-        for _, _, kr_codes in krs:
-            codes.update(kr_codes)
+        codes.update(kr_codes)
         if signal and signal not in codes:
             continue
-        o.update(progress=progress, codes=codes, kr_count=len(krs))
+        o.update(progress=progress, codes=codes, kr_count=kr_count)
         judged.append(o)
     return Judged(objectives=judged, by_owner=by_owner, by_team=by_team)
 

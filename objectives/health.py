@@ -154,7 +154,7 @@ def _pct(value: float) -> str:
 # --- Pace ---------------------------------------------------------------------------------------------------------
 def pace(*, progress: float, expected: float, t: Thresholds = DEFAULT_THRESHOLDS) -> float | None:
     """progress ÷ expected progress; None early in the cycle, when pace means nothing yet."""
-    if expected < t.early_cycle:
+    if expected < t.early_cycle or expected <= 0:
         return None
     return progress / expected
 

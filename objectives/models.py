@@ -2,7 +2,9 @@
 
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models.expressions import RawSQL
 
+from objectives.progress_sql import KR_PROGRESS_SQL, KR_TASK_IN_DISGUISE_SQL
 from okrapp.db import TenantModel
 
 
@@ -164,6 +166,24 @@ class KeyResult(TenantModel):
     score = models.DecimalField(max_digits=4, decimal_places=2, null=True, blank=True, help_text="0.0-1.0 at close.")
     last_checkin_at = models.DateTimeField(null=True, blank=True)
     position = models.PositiveIntegerField(default=0)
+    # Stored so that lists, the board and the map read one float (objectives.progress_sql: same rules as
+    # progress.kr_progress, computed by PostgreSQL on every write, whatever the write path).
+    progress = models.GeneratedField(
+        expression=RawSQL(KR_PROGRESS_SQL, ()),  # noqa: S611 - a constant expression
+        output_field=models.FloatField(),
+        db_persist=True,
+        editable=False,
+    )
+    task_in_disguise = models.GeneratedField(
+        expression=RawSQL(KR_TASK_IN_DISGUISE_SQL, ()),  # noqa: S611 - a constant expression
+        output_field=models.BooleanField(),
+        db_persist=True,
+        editable=False,
+    )
+    # Initiatives that count for the health signals (cancelled ones do not) and how many of them are done. Kept by
+    # a trigger on initiatives_initiative (migration objectives 0004), so every write path counts.
+    initiatives_total = models.PositiveIntegerField(default=0, editable=False)
+    initiatives_done = models.PositiveIntegerField(default=0, editable=False)
 
     class Meta:
         ordering = ["position", "created_at"]
