@@ -1,11 +1,26 @@
 """Audit trail writes. Called from services (and auth signals), never from views or templates."""
 
+import ipaddress
+
+from django.conf import settings
+
 from accounts.models import AuditEvent
 
 
 def client_ip(request) -> str | None:
+    """The client's address: behind `TRUSTED_PROXY_COUNT` proxies, the X-Forwarded-For entry the outermost trusted
+    proxy appended (entries further left are whatever the client sent, so never trusted); else REMOTE_ADDR."""
     if request is None:
         return None
+    hops = settings.TRUSTED_PROXY_COUNT
+    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+    if hops and forwarded:
+        entries = [part.strip() for part in forwarded.split(",")]
+        if len(entries) >= hops:
+            try:
+                return str(ipaddress.ip_address(entries[-hops]))
+            except ValueError:
+                pass  # not an address: fall back to the socket's
     return request.META.get("REMOTE_ADDR") or None
 
 

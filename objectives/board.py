@@ -135,20 +135,22 @@ def judge(
         )
     rollup = _kr_rollup(org, matching, cycles, ctx)
     t = ctx.thresholds
+    expected_of = {pk: ctx.expected(start, end) for pk, (start, end) in cycles.items()}
+    objective_signal_codes = health.objective_signal_codes
+    no_krs = (0, 0.0, ())
     judged = []
     for o in matching:
-        kr_count, progress, kr_codes = rollup.get(o["pk"], (0, 0.0, ()))
-        start_end = cycles.get(o["cycle_pk"])
-        expected = ctx.expected(*start_end) if start_end else 0.0
+        kr_count, progress, kr_codes = rollup.get(o["pk"], no_krs)
+        cycle_pk = o["cycle_pk"]
         codes = set(
-            health.objective_signal_codes(
+            objective_signal_codes(
                 status=o["status"],
                 has_owner=o["owner_pk"] is not None,
                 progress=progress,
-                expected=expected,
+                expected=expected_of.get(cycle_pk, 0.0),
                 key_results_count=kr_count,
-                owner_objectives_in_cycle=by_owner.get((o["cycle_pk"], o["owner_pk"]), 0),
-                team_objectives_in_cycle=by_team.get((o["cycle_pk"], o["team_pk"]), 0),
+                owner_objectives_in_cycle=by_owner.get((cycle_pk, o["owner_pk"]), 0),
+                team_objectives_in_cycle=by_team.get((cycle_pk, o["team_pk"]), 0),
                 t=t,
             )
         )
@@ -195,16 +197,24 @@ def _groups(judged: list[dict]) -> list[dict]:
 
 def _stats(bucket: dict) -> dict:
     members = bucket["members"]
-    progress = sum(o["progress"] for o in members) / len(members)
+    progress = key_results = 0
+    counts = dict.fromkeys(GROUP_SIGNALS, 0)
+    for o in members:  # one pass: the board sums thousands of objectives into its groups
+        progress += o["progress"]
+        key_results += o["kr_count"]
+        for code in o["codes"]:
+            if code in counts:
+                counts[code] += 1
+    progress /= len(members)
     bucket.update(
         count=len(members),
-        key_results=sum(o["kr_count"] for o in members),
+        key_results=key_results,
         progress=progress,
         progress_pct=round(progress * 100),
         signal_counts=[
             {"code": code, "label": health.LABELS[code], "level": SIGNAL_LEVELS[code], "n": n}
-            for code in GROUP_SIGNALS
-            if (n := sum(1 for o in members if code in o["codes"]))
+            for code, n in counts.items()
+            if n
         ],
         objectives=[],
         expanded=False,
