@@ -1,6 +1,7 @@
 from django import forms
 
 from accounts.models import TIMEZONE_CHOICES, Membership, Role, Team, Weekday
+from okrapp.widgets import FastCheckboxes, FastSelect
 
 HOUR_CHOICES = [(h, f"{h:02d}:00") for h in range(24)]
 
@@ -26,11 +27,13 @@ class RoleForm(forms.Form):
 
 class TeamForm(forms.Form):
     name = forms.CharField(max_length=120)
-    parent = forms.ModelChoiceField(queryset=Team.objects.none(), required=False, empty_label="— none —")
-    lead = forms.ModelChoiceField(queryset=Membership.objects.none(), required=False, empty_label="— none —")
-    members = forms.ModelMultipleChoiceField(
-        queryset=Membership.objects.none(), required=False, widget=forms.CheckboxSelectMultiple
+    parent = forms.ModelChoiceField(
+        queryset=Team.objects.none(), required=False, empty_label="— none —", widget=FastSelect
     )
+    lead = forms.ModelChoiceField(
+        queryset=Membership.objects.none(), required=False, empty_label="— none —", widget=FastSelect
+    )
+    members = forms.ModelMultipleChoiceField(queryset=Membership.objects.none(), required=False, widget=FastCheckboxes)
 
     def __init__(self, *args, org, team: Team | None = None, **kwargs):
         super().__init__(*args, **kwargs)

@@ -15,12 +15,14 @@ def memberships_of(user: User) -> Q:
     return Q(pk__in=Membership.objects.filter(user=user, is_active=True).values("organization_id"))
 
 
-def membership_list(*, org: Organization, include_inactive: bool = True) -> QuerySet[Membership]:
+def membership_list(*, org: Organization, include_inactive: bool = True, search: str = "") -> QuerySet[Membership]:
     qs = (
         Membership.objects.for_org(org)
         .select_related("user", "organization", "manager__user")
         .order_by("-is_active", "user__email")
     )
+    if search:
+        qs = qs.filter(Q(user__email__icontains=search) | Q(user__name__icontains=search))
     return qs if include_inactive else qs.filter(is_active=True)
 
 
@@ -29,16 +31,12 @@ def membership_get(*, org: Organization, public_id) -> Membership:
 
 
 def team_list(*, org: Organization) -> QuerySet[Team]:
-    return (
-        Team.objects.for_org(org)
-        .select_related("parent", "lead__user")
-        .annotate(member_count=Count("team_members"))
-        .prefetch_related(Prefetch("members", queryset=Membership.objects.select_related("user")))
-    )
+    return Team.objects.for_org(org).select_related("parent", "lead__user").annotate(member_count=Count("team_members"))
 
 
 def team_get(*, org: Organization, public_id) -> Team:
-    return get_object_or_404(team_list(org=org), public_id=public_id)
+    members = Prefetch("members", queryset=Membership.objects.select_related("user"))
+    return get_object_or_404(team_list(org=org).prefetch_related(members), public_id=public_id)
 
 
 def invitation_list(*, org: Organization) -> QuerySet[Invitation]:

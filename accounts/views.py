@@ -70,6 +70,9 @@ def invitation_accept(request, token: str):
     )
 
 
+MEMBERS_PER_PAGE = 50  # the people page stays one bounded render however large the organization
+
+
 @org_member_required
 def dashboard(request):
     org = request.organization
@@ -84,8 +87,13 @@ def dashboard(request):
 def members(request):
     org, actor = request.organization, request.membership
     invite_form = InvitationForm(actor=actor)
+    query = request.GET.get("q", "").strip()[:100]
+    people = selectors.membership_list(org=org, search=query)
+    page = Paginator(people, MEMBERS_PER_PAGE).get_page(request.GET.get("page"))
     context = {
-        "memberships": selectors.membership_list(org=org),
+        "memberships": page.object_list,
+        "page": page,
+        "query": query,
         "invitations": selectors.invitation_list_pending(org=org)[:50],
         "invite_form": invite_form,
         "roles": Role.choices,

@@ -10,13 +10,20 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.models import Role
 from checkins import selectors, services
-from checkins.forms import InitiativeCheckinForm, KrCheckinForm
-from checkins.selectors import MyWeekKr
-from initiatives.models import Initiative
+from checkins.forms import (
+    InitiativeCheckinForm,
+    KrCheckinForm,
+    MyWeekRows,
+    RowState,
+    initiative_prefix,
+    kr_prefix,
+)
+from checkins.selectors import InitiativeFacts, MyWeekKr
 from okrapp.forms import add_validation_errors
 from okrapp.tenancy import org_member_required
 
@@ -25,7 +32,6 @@ from okrapp.tenancy import org_member_required
 class KrRow:
     row: MyWeekKr
     form: KrCheckinForm
-    just_saved: bool = False
 
     @property
     def kr(self):
@@ -34,47 +40,46 @@ class KrRow:
 
 @dataclass
 class InitiativeRow:
-    initiative: Initiative
+    initiative: InitiativeFacts
     form: InitiativeCheckinForm
-    just_saved: bool = False
-
-
-def _kr_prefix(kr) -> str:
-    return f"kr-{kr.public_id}"
-
-
-def _initiative_prefix(initiative) -> str:
-    return f"in-{initiative.public_id}"
-
-
-def _kr_row(row: MyWeekKr, data=None, *, just_saved: bool = False) -> KrRow:
-    return KrRow(row=row, form=KrCheckinForm(data, prefix=_kr_prefix(row.kr), row=row), just_saved=just_saved)
-
-
-def _initiative_row(initiative: Initiative, data=None, *, just_saved: bool = False) -> InitiativeRow:
-    form = InitiativeCheckinForm(data, prefix=_initiative_prefix(initiative), initiative=initiative)
-    return InitiativeRow(initiative=initiative, form=form, just_saved=just_saved)
 
 
 # --- My week ------------------------------------------------------------------------------------------------------
 @require_http_methods(["GET", "POST"])
 @org_member_required
 def my_week(request):
-    """Every active KR and open initiative I own, in one form. "Save all" writes every row or none."""
+    """Every active KR and open initiative I own, in one form. "Save all" writes every row or none.
+
+    The rows are drawn in Python from the columns they show (checkins.forms.MyWeekRows, selectors.my_week); a GET builds
+    no Django form. A POST parses every row with its form, loads only the rows it writes, and an invalid page is drawn
+    again from what was posted, with the errors inline.
+    """
     org, me = request.organization, request.membership
     week = selectors.my_week(org=org, membership=me)
-    data = request.POST if request.method == "POST" else None
-    kr_rows = [_kr_row(row, data) for row in week.key_results]
-    initiative_rows = [_initiative_row(initiative, data) for initiative in week.initiatives]
+    draw = MyWeekRows(org.slug)
     status = 200
     if request.method == "POST":
         if me.role < Role.MEMBER:
             raise PermissionDenied("Viewers cannot check in.")
+        kr_rows = [KrRow(row, KrCheckinForm(request.POST, prefix=kr_prefix(row.kr))) for row in week.key_results]
+        initiative_rows = [
+            InitiativeRow(i, InitiativeCheckinForm(request.POST, prefix=initiative_prefix(i))) for i in week.initiatives
+        ]
         saved = _save_all(request, kr_rows, initiative_rows)
         if saved is not None:
             return redirect("checkins:my_week", org.slug)
         status = 422
-    context = {"week": week, "kr_rows": kr_rows, "initiative_rows": initiative_rows}
+        kr_html = [draw.kr_row(r.row, RowState.of_form(r.form)) for r in kr_rows]
+        initiative_html = [draw.initiative_row(r.initiative, RowState.of_form(r.form)) for r in initiative_rows]
+    else:
+        kr_html = [draw.kr_row(row) for row in week.key_results]
+        initiative_html = [draw.initiative_row(initiative) for initiative in week.initiatives]
+    context = {
+        "week": week,
+        "summary": week.summary,
+        "kr_rows": mark_safe("".join(kr_html)),  # noqa: S308 - each row is escaped by MyWeekRows
+        "initiative_rows": mark_safe("".join(initiative_html)),  # noqa: S308 - idem
+    }
     return render(request, "checkins/my_week.html", context, status=status)
 
 
@@ -98,26 +103,40 @@ def _initiative_row_changed(row: InitiativeRow) -> bool:
 
 
 def _save_all(request, kr_rows: list[KrRow], initiative_rows: list[InitiativeRow]):
-    """Validate every row, then write all of them in one transaction; None (and inline errors) if any row is bad."""
-    forms_ok = all([r.form.is_valid() for r in kr_rows] + [r.form.is_valid() for r in initiative_rows])
-    if not forms_ok:
+    """Validate every row, then write the changed ones in one transaction; None (and inline errors) if any is bad."""
+    bad = sum(not r.form.is_valid() for r in [*kr_rows, *initiative_rows])
+    if bad:
+        # The same words as services.BatchValidationError (rows the service rejects).
+        messages.error(
+            request, f"{bad} row{'s' if bad != 1 else ''} need{'s' if bad == 1 else ''} fixing. Nothing was saved."
+        )
         return None
+    changed_krs = [r for r in kr_rows if _kr_row_changed(r)]
+    changed_initiatives = [r for r in initiative_rows if _initiative_row_changed(r)]
+    key_results, initiatives = selectors.my_week_models(
+        org=request.organization,
+        key_result_ids=[str(r.kr.public_id) for r in changed_krs],
+        initiative_ids=[str(r.initiative.public_id) for r in changed_initiatives],
+    )
+    # A row whose KR or initiative was deleted since the page was read is skipped (nothing left to write to).
     checkin_rows = [
         services.CheckinRow(
-            key_result=r.kr,
+            key_result=key_results[str(r.kr.public_id)],
             value=r.form.cleaned_data["value"],
             confidence=r.form.cleaned_data["confidence"],
             comment=r.form.cleaned_data["comment"],
         )
-        for r in kr_rows
-        if _kr_row_changed(r)
+        for r in changed_krs
+        if str(r.kr.public_id) in key_results
     ]
     update_rows = [
         services.InitiativeRow(
-            initiative=r.initiative, status=r.form.cleaned_data["status"], progress=r.form.cleaned_data["progress"]
+            initiative=initiatives[str(r.initiative.public_id)],
+            status=r.form.cleaned_data["status"],
+            progress=r.form.cleaned_data["progress"],
         )
-        for r in initiative_rows
-        if _initiative_row_changed(r)
+        for r in changed_initiatives
+        if str(r.initiative.public_id) in initiatives
     ]
     try:
         result = services.checkin_submit_many(
@@ -142,11 +161,12 @@ def _save_all(request, kr_rows: list[KrRow], initiative_rows: list[InitiativeRow
     return result
 
 
-def _row_response(request, template: str, context: dict, *, status: int) -> HttpResponse:
+def _row_response(request, row_html: str, *, status: int) -> HttpResponse:
     """The row fragment, plus the page's progress summary swapped out-of-band so the count stays right."""
-    html = render_to_string(template, context, request=request)
-    week = selectors.my_week(org=request.organization, membership=request.membership)
-    html += render_to_string("checkins/_my_week_summary.html", {"week": week, "oob": True}, request=request)
+    summary = selectors.my_week_summary(org=request.organization, membership=request.membership)
+    html = row_html + render_to_string(
+        "checkins/_my_week_summary.html", {"summary": summary, "oob": True}, request=request
+    )
     return HttpResponse(html, status=status)
 
 
@@ -156,7 +176,7 @@ def my_week_kr_save(request, key_result_id):
     """Check in one KR row (htmx). Invalid → 422 with the row's inline errors; the rest of the page is untouched."""
     org, me = request.organization, request.membership
     row = selectors.my_week_kr(org=org, membership=me, key_result_id=key_result_id)
-    form = KrCheckinForm(request.POST, prefix=_kr_prefix(row.kr), row=row)
+    form = KrCheckinForm(request.POST, prefix=kr_prefix(row.kr))
     saved = False
     if form.is_valid():
         try:
@@ -178,11 +198,11 @@ def my_week_kr_save(request, key_result_id):
         else:
             messages.error(request, f"{row.kr.title}: " + " ".join(_form_messages(form)))
         return redirect("checkins:my_week", org.slug)
+    draw = MyWeekRows(org.slug)
     if saved:
         row.checked_in = True
-        context = {"r": _kr_row(row, just_saved=True)}  # a fresh form showing the new current value
-        return _row_response(request, "checkins/_kr_row.html", context, status=200)
-    return _row_response(request, "checkins/_kr_row.html", {"r": KrRow(row=row, form=form)}, status=422)
+        return _row_response(request, draw.kr_row(row, just_saved=True), status=200)  # shows the new current value
+    return _row_response(request, draw.kr_row(row, RowState.of_form(form)), status=422)
 
 
 @require_POST
@@ -191,7 +211,7 @@ def my_week_initiative_save(request, initiative_id):
     """Update one initiative row (htmx): status and progress."""
     org, me = request.organization, request.membership
     initiative = selectors.initiative_get(org=org, initiative_id=initiative_id)
-    form = InitiativeCheckinForm(request.POST, prefix=_initiative_prefix(initiative), initiative=initiative)
+    form = InitiativeCheckinForm(request.POST, prefix=initiative_prefix(initiative))
     saved = False
     if form.is_valid():
         try:
@@ -212,11 +232,10 @@ def my_week_initiative_save(request, initiative_id):
         else:
             messages.error(request, f"{initiative.title}: " + " ".join(_form_messages(form)))
         return redirect("checkins:my_week", org.slug)
+    draw = MyWeekRows(org.slug)
     if saved:
-        context = {"r": _initiative_row(initiative, just_saved=True)}
-        return _row_response(request, "checkins/_initiative_row.html", context, status=200)
-    row = InitiativeRow(initiative=initiative, form=form)
-    return _row_response(request, "checkins/_initiative_row.html", {"r": row}, status=422)
+        return _row_response(request, draw.initiative_row(initiative, just_saved=True), status=200)
+    return _row_response(request, draw.initiative_row(initiative, RowState.of_form(form)), status=422)
 
 
 def _form_messages(form) -> list[str]:

@@ -2,14 +2,12 @@
 simply "not a valid choice"); domain rules that span rows live in the services and come back as ValidationError."""
 
 from decimal import Decimal
-from html import escape
 
 from django import forms
-from django.forms.utils import flatatt
-from django.utils.safestring import mark_safe
 
 from accounts.models import Membership, Team
 from objectives.models import Cycle, KeyResult, Objective
+from okrapp.widgets import FastSelect
 
 
 def _people(org):
@@ -72,29 +70,6 @@ class ObjectiveForm(forms.Form):
         if data.get("visibility") == Objective.Visibility.TEAM and not data.get("team"):
             self.add_error("visibility", "Team-only visibility needs a team.")
         return data
-
-
-class FastSelect(forms.Select):
-    """A <select> drawn in Python. Django's Select renders every <option> through a template (~0.2 ms each); the
-    alignment pickers list hundreds of objectives and key results, and the board filters every member."""
-
-    def render(self, name, value, attrs=None, renderer=None):
-        current = {str(v) for v in (value if isinstance(value, list | tuple) else [value]) if v is not None}
-        attrs = self.build_attrs(self.attrs, {**(attrs or {}), "name": name})
-
-        def option(v, label) -> str:
-            v = "" if v is None else str(v)
-            selected = " selected" if v in current else ""
-            return f'<option value="{escape(v)}"{selected}>{escape(str(label))}</option>'
-
-        parts = []
-        for v, label in self.choices:
-            if isinstance(label, list | tuple):
-                inner = "".join(option(gv, gl) for gv, gl in label)
-                parts.append(f'<optgroup label="{escape(str(v))}">{inner}</optgroup>')
-            else:
-                parts.append(option(v, label))
-        return mark_safe(f"<select{flatatt(attrs)}>{''.join(parts)}</select>")  # noqa: S308 - all escaped
 
 
 class AlignmentForm(forms.Form):

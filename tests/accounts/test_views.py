@@ -200,7 +200,7 @@ def test_members_page_lists_people_of_this_org_only(client_for, member, admin, o
     for _ in range(5):
         MembershipFactory(organization=member.organization)
     client = client_for(member)
-    with django_assert_max_num_queries(11):  # constant: no per-row queries
+    with django_assert_max_num_queries(12):  # constant: no per-row queries
         page = client.get(url("members", member.organization))
     content = page.content.decode()
     assert admin.user.email in content and outsider.user.email not in content
