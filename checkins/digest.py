@@ -15,17 +15,16 @@ from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
-from django.db.models import Count, Q
+from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils import timezone
 
 from accounts.models import Membership, Organization, Role, Team, TeamMember
 from checkins.models import CheckIn, CheckinNudge
 from checkins.schedule import get_zone, week_start_for
-from initiatives.models import Initiative
 from objectives import health
 from objectives.models import KeyResult
-from objectives.progress import expected_progress, format_value, kr_progress
+from objectives.progress import expected_progress, format_value
 
 logger = logging.getLogger(__name__)
 NO_TEAM = "No team"
@@ -70,10 +69,6 @@ def _kr_facts(org: Organization, now: datetime):
         KeyResult.objects.for_org(org)
         .filter(status=KeyResult.Status.ACTIVE)
         .select_related("objective__cycle", "objective__team", "owner__user")
-        .annotate(
-            init_total=Count("initiatives", filter=~Q(initiatives__status=Initiative.Status.CANCELLED)),
-            init_done=Count("initiatives", filter=Q(initiatives__status=Initiative.Status.DONE)),
-        )
     )
     recent: dict[int, list] = defaultdict(list)
     week_ago_values: dict[int, object] = {}
@@ -99,15 +94,6 @@ def digest_build(*, org: Organization, now: datetime | None = None) -> OrgDigest
     for kr in krs:
         team = kr.objective.team.name if kr.objective.team else NO_TEAM
         section = sections.setdefault(team, TeamSection(team))
-        prog = kr_progress(
-            kind=kr.kind,
-            baseline=kr.baseline,
-            target=kr.target,
-            current=kr.current,
-            band_low=kr.band_low,
-            band_high=kr.band_high,
-            milestone_steps=kr.milestone_steps,
-        )
         cycle = kr.objective.cycle
         expected = expected_progress(start=cycle.start_date, end=cycle.end_date, today=today)
         fmt = {"unit": kr.unit, "unit_label": kr.unit_label, "decimals": kr.decimals}
@@ -115,7 +101,7 @@ def digest_build(*, org: Organization, now: datetime | None = None) -> OrgDigest
             title=kr.title,
             owner=kr.owner.user.display_name if kr.owner else "—",
             team=team,
-            progress=prog.percent,
+            progress=round(kr.progress * 100),
             current=format_value(value=kr.current, **fmt),
         )
         signals = health.kr_signals(
@@ -126,11 +112,11 @@ def digest_build(*, org: Organization, now: datetime | None = None) -> OrgDigest
             target=kr.target,
             status=kr.status,
             has_owner=kr.owner_id is not None,
-            progress=prog.value,
+            progress=kr.progress,  # stored (objectives.progress_sql)
             expected=expected,
             confidence=kr.confidence,
-            initiatives_total=kr.init_total,
-            initiatives_done=kr.init_done,
+            initiatives_total=kr.initiatives_total,
+            initiatives_done=kr.initiatives_done,
             recent_values=recent.get(kr.pk, [])[:3],
             last_checkin_at=kr.last_checkin_at,
             created_at=kr.created_at,
