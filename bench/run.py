@@ -3,6 +3,7 @@ raw-SQL + orjson view returning the same rows, measured in one run against gunic
 
     DEBUG=true DATABASE_URL=postgres://…/okrapp_bench REDIS_URL=redis://127.0.0.1:6379/N \
         .venv/bin/python bench/run.py [--requests 300] [--page-requests 40] [--concurrency 2] [--write-readme]
+        [--only API,page] [--state bench/.bench.json]
 
 Run bench/generate.py first. gunicorn listens on 127.0.0.1 on a free port and is stopped at the end. Each target is
 bounded in count and in time (--max-seconds); the load generator (threads + requests) runs on the same box.
@@ -81,6 +82,16 @@ def page_ids(slug: str, cycle: str) -> tuple[str, str]:
     rows = Objective.objects.filter(organization__slug=slug, cycle__public_id=cycle, level="team")
     first = rows.select_related("team").order_by("position").first()
     return str(first.team.public_id), str(first.public_id)
+
+
+def my_week_rows(slug: str, email: str) -> tuple[int, int]:
+    """How many KR and initiative rows the bench owner's My week page draws (checkins:my_week)."""
+    from accounts.models import Membership
+    from checkins import selectors
+
+    me = Membership.objects.select_related("organization").get(organization__slug=slug, user__email=email)
+    week = selectors.my_week(org=me.organization, membership=me)
+    return len(week.key_results), len(week.initiatives)
 
 
 def start_gunicorn(port: int) -> subprocess.Popen:
@@ -171,8 +182,17 @@ def main() -> None:
     parser.add_argument("--max-seconds", type=float, default=60)
     parser.add_argument("--rounds", type=int, default=10, help="interleave the targets over this many rounds")
     parser.add_argument("--write-readme", action="store_true")
+    parser.add_argument(
+        "--only",
+        default="",
+        help="comma-separated words: measure only the targets whose label contains one of them (e.g. 'API'); "
+        "the floor and the raw-SQL baseline are always measured",
+    )
+    parser.add_argument("--state", default=str(STATE_FILE), help="state file written by bench/generate.py")
     args = parser.parse_args()
-    state = json.loads(STATE_FILE.read_text())
+    if args.only and args.write_readme:
+        parser.error("--write-readme records the table of every target: leave out --only")
+    state = json.loads(Path(args.state).read_text())
     cookie = session_cookie(state["owner_email"])
     has_page = page_url_exists()
     port = free_port()
@@ -205,6 +225,18 @@ def main() -> None:
             ("objective page", f"{base}/o/{slug}/objectives/{objective}/", args.page_requests, session),
             ("dashboard (current cycle summary)", f"{base}/o/{slug}/", args.page_requests, session),
         ]
+        week_krs, week_initiatives = my_week_rows(slug, state["owner_email"])
+        targets.append(
+            (
+                f"My week ({week_krs} KRs + {week_initiatives} initiatives, one form)",
+                f"{base}/o/{slug}/my-week/",
+                args.page_requests,
+                session,
+            )
+        )
+    if args.only:
+        words = [w.strip() for w in args.only.split(",") if w.strip()]
+        targets = targets[:2] + [t for t in targets[2:] if any(w in t[0] for w in words)]
     proc = start_gunicorn(port)
     load_before = os.getloadavg()
     results = []

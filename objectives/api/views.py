@@ -1,7 +1,8 @@
 """OKR API (DESIGN.md §8): cycles, objectives, key results, contributions, and /me.
 
-Hot list endpoints (objectives, key results) read flat `.values()` pages and assemble plain dicts (no
-ModelSerializer on that path); writes go through the services; privacy comes from objectives.selectors.
+Hot list endpoints (objectives, key results) read each cursor page in one raw query around the ORM's page of ids
+and build the API dicts directly (objectives/api/lists.py; no ModelSerializer on that path); writes go through the
+services; privacy comes from objectives.selectors.
 """
 
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -19,6 +20,7 @@ from accounts.api.serializers import MembershipSerializer
 from accounts.models import Membership, Role, Team
 from objectives import assembly, selectors, services
 from objectives import board as okr_board
+from objectives.api import lists
 from objectives.api import serializers as s
 from objectives.api.renderers import ORJSONRenderer
 from objectives.health import SIGNAL_CODES
@@ -233,9 +235,9 @@ class ObjectiveViewSet(FilterMixin, OrgScopedViewSet):
             # queries, no reasons built), then page over the matches.
             judged = okr_board.judge(org, membership, signal=signal, **filters)
             qs = qs.filter(id__in=[o["pk"] for o in judged.objectives])
-        rows = self.paginate_queryset(assembly.objective_values(org, qs, visible))
-        objectives = assembly.assemble_objectives(org, rows, visible)
-        return self.get_paginated_response([s.objective_out(o) for o in objectives])
+        source = lists.objective_page(org, qs, visible)  # raw SQL around the ORM's page of ids (objectives.api.lists)
+        rows = self.paginate_queryset(source)
+        return self.get_paginated_response(lists.rendered(lists.objectives_out(rows, source)))
 
     def retrieve(self, request, org_slug=None, public_id=None):
         return self._detail(self.get_object())
@@ -410,8 +412,9 @@ class KeyResultViewSet(FilterMixin, OrgScopedViewSet):
         if signal:
             everything = assembly.assemble_key_results(org, list(qs.values(*assembly.KEY_RESULT_VALUES)))
             qs = qs.filter(id__in=[kr["pk"] for kr in everything if any(x.code == signal for x in kr["signals"])])
-        rows = self.paginate_queryset(qs.values(*assembly.KEY_RESULT_VALUES))
-        return self.get_paginated_response([s.key_result_out(kr) for kr in assembly.assemble_key_results(org, rows)])
+        source = lists.key_result_page(org, qs)  # raw SQL around the ORM's page of ids (objectives.api.lists)
+        rows = self.paginate_queryset(source)
+        return self.get_paginated_response(lists.rendered(lists.key_results_out(rows, source)))
 
     def retrieve(self, request, org_slug=None, public_id=None):
         return self._detail(self.get_object())
