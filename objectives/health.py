@@ -194,6 +194,13 @@ def stale_cutoff(*, now: datetime, weekday: int, hour: int, tz: str, t: Threshol
     return slot - timedelta(days=t.checkin_period_days * max(t.stale_periods - 1, 0))
 
 
+def stale_reason(last_checkin_at: datetime | None, periods: int) -> str:
+    if last_checkin_at is None:
+        return f"No check-in in the last {periods} check-in periods; its status is out of date."
+    when = f"{last_checkin_at:%d %b}"
+    return f"Last check-in on {when}, more than {periods} check-in periods ago; its status is out of date."
+
+
 def is_stale(
     *,
     last_activity: datetime | None,
@@ -305,10 +312,7 @@ def kr_signals(
     else:
         stale = is_stale(last_activity=last_activity, now=now, weekday=checkin_weekday, hour=checkin_hour, tz=tz, t=t)
     if active and stale:
-        since = "any check-in" if last_checkin_at is None else f"a check-in since {last_checkin_at:%d %b}"
-        signals.append(
-            _signal("stale", GREY, f"No {since} for {t.stale_periods} check-in periods; its status is out of date.")
-        )
+        signals.append(_signal("stale", GREY, stale_reason(last_checkin_at, t.stale_periods)))
     if active and initiatives_total == 0:
         signals.append(
             _signal(
@@ -435,84 +439,14 @@ def initiative_signals(*, status: str, has_owner: bool, due_date: date | None, t
 
 
 # --- Codes only (bulk) --------------------------------------------------------------------------------------------
-# The cycle board judges every objective of a cycle (thousands of KRs) to count and filter by signal, but renders
-# the chips (with reasons) of one page only. These return the same codes as kr_signals / objective_signals without
-# building reasons; tests/objectives/test_health.py checks them against the full functions on random facts.
+# The cycle board and the map judge every objective of a cycle to count and filter by signal, but draw the chips
+# (with reasons) of a page only. Per KR that happens in PostgreSQL (objectives.health_sql); per objective here,
+# with the same codes as objective_signals and no reasons (tests/objectives/test_board.py checks them).
 def pace_code(*, progress: float, expected: float, t: Thresholds = DEFAULT_THRESHOLDS) -> str:
     p = pace(progress=progress, expected=expected, t=t)
     if p is None or p >= t.on_track:
         return "on_track"
     return "at_risk" if p >= t.at_risk else "off_track"
-
-
-def _is_task_in_disguise(title: str, kind: str, unit: str, baseline, target) -> bool:
-    if kind == "milestone" or unit == "none":
-        return True
-    match = _FIRST_WORD.search(title or "")
-    if match and match.group(0).lower() in ACTIVITY_VERBS:
-        return True
-    return kind != "maintain" and baseline is not None and target is not None and float(baseline) == float(target)
-
-
-_FIRST_WORD = re.compile(r"[A-Za-z]+")
-
-
-def kr_signal_codes(
-    *,
-    title: str,
-    kind: str,
-    unit: str,
-    baseline,
-    target,
-    status: str,
-    has_owner: bool,
-    progress: float,
-    expected: float,
-    confidence: int | None,
-    initiatives_total: int,
-    initiatives_done: int,
-    flat: bool,
-    stale: bool,
-    t: Thresholds = DEFAULT_THRESHOLDS,
-) -> list[str]:
-    """The codes kr_signals would return, in its order. `flat`: the last 3 check-ins have one value;
-    `stale`: the last activity is before the owner's stale cut-off (the status is checked here)."""
-    codes: list[str] = []
-    active = status == "active"
-    p = pace(progress=progress, expected=expected, t=t)
-    if active:
-        codes.append("on_track" if p is None or p >= t.on_track else "at_risk" if p >= t.at_risk else "off_track")
-    total, done = initiatives_total, initiatives_done
-    work_done_number_flat = (
-        total >= 1 and done / total >= t.watermelon_done_share and (progress < t.watermelon_progress or flat)
-    )
-    confident_but_behind = (
-        confidence is not None and p is not None and confidence >= t.watermelon_confidence and p < t.watermelon_pace
-    )
-    mismatch = (
-        confidence is not None
-        and p is not None
-        and active
-        and (
-            (confidence <= t.low_confidence and p >= t.on_track)
-            or (confidence >= t.watermelon_confidence and p < t.on_track)
-        )
-    )
-    if (work_done_number_flat or confident_but_behind) and status != "closed":
-        codes.append("watermelon")
-    elif mismatch:
-        codes.append("confidence_mismatch")
-    if _is_task_in_disguise(title, kind, unit, baseline, target):
-        codes.append("task_in_disguise")
-    if active and stale:
-        codes.append("stale")
-    if active and initiatives_total == 0:
-        codes.append("no_work")
-    if not has_owner and status != "closed":
-        codes.append("unowned")
-    if initiatives_total > t.focus_initiatives:
-        codes.append("focus")
-    return codes
 
 
 def objective_signal_codes(

@@ -21,7 +21,7 @@ from accounts.models import Organization
 from objectives.assembly import Context
 from objectives.models import Cycle
 
-# Bit per code, in kr_signal_codes' order (pace, watermelon / mismatch, task in disguise, stale, no work, unowned,
+# Bit per code, in kr_signals' order (pace, watermelon / mismatch, task in disguise, stale, no work, unowned,
 # focus), so decoding a mask yields the codes in the order the full functions return them.
 CODES = (
     "on_track",
@@ -132,7 +132,7 @@ WHERE kr.organization_id = %(org)s AND kr.id = ANY(%(ids)s::bigint[])
 
 
 def key_result_codes(org: Organization, ctx: Context, key_result_ids: list[int]) -> dict[int, tuple[str, ...]]:
-    """KR id → its signal codes (kr_signal_codes' order), for KRs of `org`. Three queries."""
+    """KR id → its signal codes (kr_signals' order), for KRs of `org`. Three queries."""
     if not key_result_ids:
         return {}
     cycles = {

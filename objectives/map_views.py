@@ -1,9 +1,9 @@
 """The alignment map page (DESIGN.md §1): the whole cascade of a cycle, its warnings, filters by team and signal.
 
-One selector call per response (objectives.map.alignment_map). Large maps render a bounded number of objectives
-(okr_map.PAGE_BUDGET) with the reasons behind their signals; deeper groups load when a reader opens them
-(`?objective=<id>` or `?kr=<id>` return just that group, `?roots_from=<n>` the next top-level objectives). The
-warnings panel counts the whole map.
+One selector call per response (objectives.map_page.map_page): the skeleton of the whole map (for the warnings panel,
+the counts and the filters) and the full facts of a bounded number of objectives (map_page.PAGE_BUDGET) with the
+reasons behind their signals; deeper groups load when a reader opens them (`?objective=<id>` or `?kr=<id>` return
+just that group, `?roots_from=<n>` the next top-level objectives).
 """
 
 import uuid
@@ -14,6 +14,7 @@ from django.shortcuts import render
 from accounts import selectors as account_selectors
 from objectives import map as okr_map
 from objectives import selectors
+from objectives.map_page import map_page, nodes_html
 from objectives.models import Cycle
 from okrapp.tenancy import org_member_required
 
@@ -51,12 +52,23 @@ def alignment_map(request):
     team = next((t for t in teams if t.public_id == team_id), None)
     signal = request.GET.get("signal")
     signal = signal if signal in okr_map.FILTER_LABELS else None
-    result, index = okr_map.alignment_map(
-        org=org, membership=membership, cycle=cycle, team=team, signal=signal, with_index=True
+    objective_id, kr_id = _uuid(request.GET.get("objective")), _uuid(request.GET.get("kr"))
+    offset = _offset(request.GET.get("roots_from"))
+    page = map_page(
+        org=org,
+        membership=membership,
+        cycle=cycle,
+        team=team,
+        signal=signal,
+        objective_id=objective_id,
+        key_result_id=kr_id,
+        roots_from=offset,
     )
+    if page is None:
+        raise Http404("Not on this map.")
     context = {
         "cycle": cycle,
-        "map": result,
+        **page,
         "teams": teams,
         "team": team,
         "signal": signal,
@@ -64,18 +76,10 @@ def alignment_map(request):
         "signal_choices": list(okr_map.FILTER_LABELS.items()),
         "query": _query(cycle, team, signal),
     }
-
-    objective_id, kr_id = _uuid(request.GET.get("objective")), _uuid(request.GET.get("kr"))
-    if objective_id or kr_id:  # one deferred group, opened by the reader
-        group = okr_map.children_of(index, objective_id=objective_id, key_result_id=kr_id)
-        if group is None:
-            raise Http404("Not on this map.")
-        return render(request, "objectives/_map_children.html", {**context, **_bounded(index, group, 0)})
-    offset = _offset(request.GET.get("roots_from"))
-    if offset:  # the next top-level objectives of a long map
-        return render(request, "objectives/_map_children.html", {**context, **_bounded(index, result["roots"], offset)})
-
-    context.update(_bounded(index, result["roots"], 0), root=True)
+    group = bool(objective_id or kr_id or offset)  # a deferred group opened by the reader, or the next top level
+    context["nodes_html"] = nodes_html(page, org_slug=org.slug, query=context["query"], root=not group)
+    if group:
+        return render(request, "objectives/_map_children.html", context)
     if request.htmx and request.htmx.target == "map-body":
         return render(request, "objectives/_map_body.html", context)
     context["cycles"] = _cycle_tabs(org, cycle)
@@ -87,14 +91,6 @@ def _offset(raw: str | None) -> int:
         return max(0, int(raw or 0))
     except ValueError:
         return 0
-
-
-def _bounded(index, group: list[dict], offset: int) -> dict:
-    """A bounded slice of a sibling group (okr_map.PAGE_BUDGET objectives with their visible descendants), with the
-    display facts of what is rendered and how many siblings are left for a "more" loader."""
-    nodes, rendered = okr_map.trim_for_page(group[offset:])
-    okr_map.decorate_for_page(index, rendered)
-    return {"nodes": nodes, "more_from": offset + len(nodes), "more": len(group) - offset - len(nodes)}
 
 
 def _query(cycle, team, signal) -> str:

@@ -108,12 +108,7 @@ class PageSignals:
         key = None if last_checkin_at is None else last_checkin_at.date()
         found = self._stale.get(key)
         if found is None:
-            since = "any check-in" if last_checkin_at is None else f"a check-in since {last_checkin_at:%d %b}"
-            found = self._stale[key] = _dict(
-                "stale",
-                GREY,
-                f"No {since} for {self.t.stale_periods} check-in periods; its status is out of date.",
-            )
+            found = self._stale[key] = _dict("stale", GREY, health.stale_reason(last_checkin_at, self.t.stale_periods))
         return found
 
     def focus(self, total: int) -> dict:

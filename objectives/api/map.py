@@ -1,8 +1,9 @@
 """GET /api/v1/o/<org>/map?cycle=<uuid>[&team=<uuid>][&signal=<code>][&detail=signals]: the alignment map as one
 JSON tree (compact by default: signal codes, owners and teams by id; reasons in words with `detail=signals`).
 
-The tree is assembled by objectives.map as plain dicts and serialized with orjson straight into the response (no
-serializer on the hot path: DESIGN.md §10). The serializers below only document the shape for the OpenAPI schema.
+The tree is assembled by objectives.map as plain dicts (each KR's progress, signal codes and initiative counts come
+from PostgreSQL) and serialized with orjson straight into the response (no serializer on the hot path: DESIGN.md
+§10). The serializers below only document the shape for the OpenAPI schema.
 """
 
 import orjson
@@ -134,7 +135,7 @@ class MapCycleSerializer(serializers.Serializer):
 class MapCountsSerializer(serializers.Serializer):
     objectives = serializers.IntegerField()
     key_results = serializers.IntegerField()
-    initiatives = serializers.IntegerField()
+    initiatives = serializers.IntegerField(help_text="Initiatives of the map's key results, cancelled ones excluded.")
     shown = serializers.IntegerField(help_text="Objectives in `roots` after the filters.")
 
 

@@ -104,7 +104,7 @@ def test_stale_after_two_missed_checkin_periods():
 
 def test_stale_falls_back_to_creation_time_and_respects_owner_timezone():
     s = signals(last_checkin_at=None, created_at=datetime(2026, 4, 1, tzinfo=UTC))
-    assert "any check-in" in s["stale"].reason
+    assert "No check-in" in s["stale"].reason
     assert "stale" not in signals(last_checkin_at=None, created_at=NOW - timedelta(days=2))
     # Monday 09:00 in Tokyo is Monday 00:00 UTC: a check-in on Sunday 23:30 UTC (4 May) is before that slot.
     late_sunday = datetime(2026, 5, 3, 23, 30, tzinfo=UTC)

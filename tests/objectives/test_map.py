@@ -14,10 +14,11 @@ from drf_spectacular.renderers import OpenApiJsonRenderer
 
 from accounts.models import Role, TeamMember
 from initiatives.models import Initiative
-from objectives import health
+from objectives import health, map_page
 from objectives import map as okr_map
 from objectives.assembly import Context
 from objectives.models import KeyResult, Objective
+from objectives.progress import kr_progress
 from tests.factories import MembershipFactory, TeamFactory
 from tests.factories_okr import (
     ContributionFactory,
@@ -91,14 +92,14 @@ def test_alignment_to_a_kr_nests_under_that_kr_and_to_an_objective_under_the_obj
     result = _map(org, member, cascade["cycle"])
 
     [root] = result["roots"]
-    assert root["id"] == cascade["company"].public_id
+    assert root["id"] == str(cascade["company"].public_id)  # ids are text, as in the JSON
     kr1, kr2 = root["key_results"]
-    assert [c["id"] for c in kr1["children"]] == [cascade["by_kr"].public_id]
-    assert kr2["children"] == []
-    assert [c["id"] for c in root["children"]] == [cascade["by_objective"].public_id]
+    assert [c["id"] for c in kr1["children"]] == [str(cascade["by_kr"].public_id)]
+    assert not kr2["children"]
+    assert [c["id"] for c in root["children"]] == [str(cascade["by_objective"].public_id)]
     # Three levels: the personal objective sits under the team objective's KR.
     team_node = kr1["children"][0]
-    assert [c["id"] for c in team_node["key_results"][0]["children"]] == [cascade["personal"].public_id]
+    assert [c["id"] for c in team_node["key_results"][0]["children"]] == [str(cascade["personal"].public_id)]
     assert result["counts"] == {"objectives": 4, "key_results": 3, "initiatives": 0, "shown": 4}
 
 
@@ -110,9 +111,9 @@ def test_contributions_are_extra_edges_not_a_second_parent(org, member, cascade)
     grow = root["children"][0]
     assert grow["contributes_to"] == [
         {
-            "key_result_id": cascade["kr2"].public_id,
+            "key_result_id": str(cascade["kr2"].public_id),
             "key_result_title": "Increase revenue from 1M to 2M",
-            "objective_id": cascade["company"].public_id,
+            "objective_id": str(cascade["company"].public_id),
             "weight": 0.5,
         }
     ]
@@ -218,7 +219,7 @@ def test_stale_greys_out_the_kr_whatever_its_pace(org, owner, troubled):
     detailed = _map(org, owner, troubled["cycle"], detail=True)
     krs = {kr["title"]: kr for kr in detailed["roots"][0]["key_results"]}
     assert "4 of 4 initiatives are done" in krs["Increase NPS from 30 to 50"]["reasons"]["watermelon"]
-    assert "for 2 check-in periods" in krs["Reduce churn from 5 to 3"]["status_reason"]
+    assert "2 check-in periods" in krs["Reduce churn from 5 to 3"]["status_reason"]
 
 
 def test_the_shared_stale_clock_agrees_with_health_is_stale(org):
@@ -374,8 +375,7 @@ def test_htmx_filter_swaps_only_the_map_body(org, owner, cascade, client_for):
 
 
 def test_big_maps_defer_deep_groups_and_load_them_on_demand(org, owner, cascade, client_for, monkeypatch):
-    monkeypatch.setattr(okr_map, "PAGE_BUDGET", 2)
-    monkeypatch.setattr(okr_map.trim_for_page, "__defaults__", (2,))
+    monkeypatch.setattr(map_page, "PAGE_BUDGET", 2)
     client = client_for(owner)
     body = _page(client, org, cycle=cascade["cycle"].public_id).content.decode()
     assert 'data-testid="map-more"' in body
@@ -412,7 +412,7 @@ def _queries(fn) -> int:
     return len(ctx.captured_queries)
 
 
-@pytest.mark.parametrize("target", ["selector", "page", "api"])
+@pytest.mark.parametrize("target", ["selector", "page", "page_signal", "page_group", "api"])
 def test_query_count_is_the_same_for_10_and_300_objectives(org, member, client_for, api_client_for, target):
     small, big = CycleFactory(organization=org, name="small"), CycleFactory(organization=org, name="big")
     _grow(org, member, small, 10)
@@ -421,6 +421,8 @@ def test_query_count_is_the_same_for_10_and_300_objectives(org, member, client_f
     calls = {
         "selector": lambda c: lambda: _map(org, member, c),
         "page": lambda c: lambda: _page(client, org, cycle=c.public_id),
+        "page_signal": lambda c: lambda: _page(client, org, cycle=c.public_id, signal="no_work"),
+        "page_group": lambda c: lambda: _page(client, org, cycle=c.public_id, kr=_root_kr(c).public_id),
         "api": lambda c: lambda: _api(api, org, cycle=c.public_id),
     }[target]
     calls(small)()  # warm caches (sessions, content types)
@@ -429,11 +431,24 @@ def test_query_count_is_the_same_for_10_and_300_objectives(org, member, client_f
     assert n_big <= 16
 
 
-def test_selector_runs_at_most_eight_queries(org, member, troubled, django_assert_max_num_queries):
+def _root_kr(cycle):
+    return KeyResult.objects.get(objective__cycle=cycle, objective__title="Root")
+
+
+def test_selector_runs_at_most_seven_queries(org, member, troubled, django_assert_max_num_queries):
     InitiativeFactory(key_result=troubled["stale"], status=Initiative.Status.DONE)
-    # cycles, objectives, KRs, initiative counts, contributions, recent check-ins, owners, teams
-    with django_assert_max_num_queries(8):
+    # cycles, objectives, check-in slots (health_sql), KRs with their codes and initiative counts, owners, teams,
+    # contributions
+    with django_assert_max_num_queries(7):
         _map(org, member, troubled["cycle"])
+
+
+def test_page_selector_runs_at_most_eight_queries(org, member, troubled, django_assert_max_num_queries):
+    # cycles, objectives, check-in slots, whole-map totals, the rendered objectives' KRs, owners, teams, contributions
+    with django_assert_max_num_queries(8):
+        map_page.map_page(org=org, membership=member, cycle=troubled["cycle"])
+    with django_assert_max_num_queries(8):  # per-objective roll-up instead of totals
+        map_page.map_page(org=org, membership=member, cycle=troubled["cycle"], signal="stale")
 
 
 # --- API schema ---------------------------------------------------------------------------------------------------
@@ -491,7 +506,7 @@ def test_people_and_teams_list_only_owners_of_visible_nodes(org, member, secret,
 
 
 def test_the_page_renders_a_bounded_first_view_and_loads_the_rest_of_a_level(org, owner, client_for, monkeypatch):
-    monkeypatch.setattr(okr_map, "PAGE_BUDGET", 3)
+    monkeypatch.setattr(map_page, "PAGE_BUDGET", 3)
     cycle = CycleFactory(organization=org)
     for i in range(5):
         ObjectiveFactory(cycle=cycle, owner=owner, title=f"Company goal {i}", level=L.COMPANY)
@@ -510,3 +525,94 @@ def test_the_page_shows_the_reasons_of_the_rendered_signals(org, owner, troubled
     body = _page(client_for(owner), org, cycle=troubled["cycle"].public_id).content.decode()
     assert "4 of 4 initiatives are done" in body  # the watermelon chip's reason
     assert "Looks like a task, not an outcome" in body
+
+
+# --- Facts judged by PostgreSQL, the page and the API agree ---------------------------------------------------------
+def test_codes_judged_by_postgresql_are_the_codes_of_the_reasons_in_words(org, owner, troubled, cascade):
+    """Each node's codes (objectives.health_sql's mask, on stored progress and counts) are exactly the signals that
+    objectives.health finds with its reasons (detail=signals), and a KR's colour follows health's primary status."""
+    InitiativeFactory(key_result=cascade["team_kr"], status=Initiative.Status.DONE)
+    for cycle in (troubled["cycle"], cascade["cycle"]):
+        detailed = _map(org, owner, cycle, detail=True)
+        for node in _walk(detailed["roots"]):
+            assert set(node["signals"]) | ({"orphan"} if node["orphan"] else set()) == set(node["reasons"])
+            for kr in node["key_results"]:
+                assert set(kr["signals"]) == set(kr["reasons"]), kr["title"]
+                if kr["status"] == "stale":
+                    assert "check-in periods" in kr["status_reason"]
+    # Progress is the stored column, which follows objectives.progress.kr_progress.
+    nodes = {kr["id"]: kr for kr in _map(org, owner, troubled["cycle"])["roots"][0]["key_results"]}
+    for kr in KeyResult.objects.filter(objective__cycle=troubled["cycle"], objective__level=L.COMPANY):
+        python = kr_progress(
+            kind=kr.kind,
+            baseline=kr.baseline,
+            target=kr.target,
+            current=kr.current,
+            band_low=kr.band_low,
+            band_high=kr.band_high,
+            milestone_steps=kr.milestone_steps,
+        ).value
+        assert nodes[str(kr.public_id)]["progress"] == pytest.approx(python, abs=1e-4)
+
+
+def test_initiatives_per_status_and_the_total_leaves_cancelled_ones_out(org, owner):
+    cycle = CycleFactory(organization=org)
+    company = ObjectiveFactory(cycle=cycle, owner=owner, level=L.COMPANY)
+    busy, abandoned = KeyResultFactory(objective=company, position=0), KeyResultFactory(objective=company, position=1)
+    wanted = {"not_started": 1, "in_progress": 2, "blocked": 1, "done": 3, "cancelled": 2}
+    for status, n in wanted.items():
+        for _ in range(n):
+            InitiativeFactory(key_result=busy, status=status)
+    InitiativeFactory(key_result=abandoned, status=Initiative.Status.CANCELLED)
+
+    result = _map(org, owner, cycle)
+    first, second = result["roots"][0]["key_results"]
+    assert first["initiatives"] == wanted
+    assert second["initiatives"] == {"cancelled": 1}
+    assert "no_work" in second["signals"]  # a cancelled initiative is not a bet
+    assert result["counts"]["initiatives"] == 7
+
+
+def _judged_fields(node: dict) -> tuple:
+    krs = [
+        (kr["id"], kr["status"], tuple(kr["signals"]), kr["progress"], kr["initiatives"], kr["owner"])
+        for kr in node["key_results"]
+    ]
+    fields = ("status", "progress", "signals", "orphan", "aligned_outside", "context", "owner", "team")
+    return tuple(node[f] for f in fields), krs
+
+
+@pytest.mark.parametrize("signal", [None, "watermelon", "unowned", "orphan", "stale", "no_work", "at_risk"])
+def test_the_page_and_the_api_agree_on_counts_warnings_and_the_nodes_drawn(org, owner, troubled, cascade, signal):
+    InitiativeFactory(key_result=cascade["team_kr"], status=Initiative.Status.DONE)
+    for cycle in (troubled["cycle"], cascade["cycle"]):
+        api = _map(org, owner, cycle, signal=signal)
+        page = map_page.map_page(org=org, membership=owner, cycle=cycle, signal=signal)
+        assert page["map"]["counts"] == api["counts"]
+        assert page["map"]["warnings"] == api["warnings"]
+        assert [n["id"] for n in page["nodes"]] == [n["id"] for n in api["roots"]]
+        by_id = {n["id"]: n for n in _walk(api["roots"])}
+        drawn = list(_walk(page["nodes"]))
+        assert {n["id"] for n in drawn} == set(by_id)  # small maps are drawn whole
+        for node in drawn:
+            assert _judged_fields(node) == _judged_fields(by_id[node["id"]])
+
+
+def test_a_group_under_a_private_objectives_kr_is_404_on_the_page(org, member, admin, secret, cascade, client_for):
+    private_kr = secret.key_results.get()
+    url = reverse("okrmap:map", args=[org.slug])
+    params = {"cycle": cascade["cycle"].public_id, "kr": private_kr.public_id}
+    assert client_for(member).get(url, params).status_code == 404
+    opened = client_for(admin).get(url, params)
+    assert opened.status_code == 200 and "Prepare the data room" in opened.content.decode()
+
+
+def test_a_cycle_without_objectives_and_a_level_read_past_its_end(org, owner, client_for, api_client_for):
+    cycle = CycleFactory(organization=org, name="Empty")
+    page = _page(client_for(owner), org, cycle=cycle.public_id)
+    assert page.status_code == 200 and "No objectives in Empty yet" in page.content.decode()
+    data = _api(api_client_for(owner), org, cycle=cycle.public_id).json()
+    assert data["roots"] == [] and data["counts"] == {"objectives": 0, "key_results": 0, "initiatives": 0, "shown": 0}
+    ObjectiveFactory(cycle=cycle, owner=owner, level=L.COMPANY, title="Only one")
+    past = _page(client_for(owner), org, cycle=cycle.public_id, roots_from=5)
+    assert past.status_code == 200 and "not shown yet" not in past.content.decode()

@@ -15,13 +15,14 @@ from tests.factories_okr import InitiativeFactory, KeyResultFactory
 
 pytestmark = pytest.mark.django_db
 
-decimals = st.decimals(min_value=-10**6, max_value=10**6, places=4, allow_nan=False, allow_infinity=False)
+decimals = st.decimals(min_value=-(10**6), max_value=10**6, places=4, allow_nan=False, allow_infinity=False)
 maybe = st.one_of(st.none(), decimals)
 
 
 @pytest.fixture
 def kr(owner):
-    return KeyResultFactory(objective__organization=owner.organization, objective__cycle__organization=owner.organization)
+    org = owner.organization
+    return KeyResultFactory(objective__organization=org, objective__cycle__organization=org)
 
 
 def _stored(pk: int) -> float:

@@ -1,0 +1,444 @@
+"""The alignment map page (DESIGN.md §1, §10): the skeleton of the whole map, the full facts of a bounded part.
+
+A leader's page shows the warnings panel, the counts and the filters over the whole map, but draws a few dozen
+objectives at a time (PAGE_BUDGET; deeper groups and the rest of a level load when opened). So one response reads:
+every visible objective of the map as a short row (the tree's shape, orphans, unowned objectives), one aggregate
+row from PostgreSQL for every KR of the map (KR count, initiatives, how many KRs carry each warning; one row per
+objective instead when a signal filter needs each objective's codes), and only for the objectives it draws their
+KRs, contributions, owners and teams (objectives.map's queries and rules, so the page and the API agree). Its cost
+grows with the number of objectives (one short row each), not with the number of KRs or initiatives.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime
+from html import escape
+
+from django.template.defaultfilters import floatformat
+from django.urls import reverse
+from django.utils.safestring import mark_safe
+from django.utils.text import capfirst
+
+from accounts.models import Membership, Organization, Team
+from initiatives.models import Initiative
+from objectives import health_sql
+from objectives import map as okr_map
+from objectives import map_queries as queries
+from objectives.assembly import Context
+from objectives.models import Cycle, KeyResult
+
+PAGE_BUDGET = 60  # objectives rendered per response; a 5,000-objective org stays a fast, readable page
+
+# The page's view of every KR without reading them: per chosen objective (ROLLUP_SQL) or for all of them at once
+# (TOTALS_SQL, one row): KR count, weighted progress (weights are positive: a check constraint), the union of the
+# codes, whether every live KR is stale, how many KRs carry each warning of the panel, initiatives (not cancelled).
+_ROLLUP_SQL = """
+WITH k AS MATERIALIZED (
+    SELECT kr.objective_id, kr.status, kr.progress, kr.weight::float8 AS weight, kr.initiatives_total,
+           {codes} AS mask
+    FROM objectives_keyresult kr
+    JOIN unnest(%(ids)s::bigint[]) AS chosen(id) ON chosen.id = kr.objective_id
+    JOIN objectives_objective o ON o.id = kr.objective_id
+    {joins}
+    WHERE kr.organization_id = %(org)s
+)
+SELECT {key}, count(*), sum(progress * weight) / sum(weight), bit_or(mask),
+       bool_and(mask & {stale} <> 0) FILTER (WHERE status = 'active'),
+       {warnings}, sum(initiatives_total)::int
+FROM k {group}
+"""
+_WARNING_COUNTS = ", ".join(
+    f"count(*) FILTER (WHERE mask & {health_sql.BIT[c]} <> 0)" for c in okr_map.WARNING_KR_CODES
+)
+ROLLUP_SQL, TOTALS_SQL = (
+    _ROLLUP_SQL.format(
+        codes=health_sql.KR_CODES_SQL,
+        joins=health_sql.JOINS_SQL,
+        stale=okr_map.STALE_BIT,
+        warnings=_WARNING_COUNTS,
+        key=key,
+        group=group,
+    )
+    for key, group in (("objective_id", "GROUP BY objective_id"), ("NULL", ""))
+)
+
+
+def map_page(
+    *,
+    org: Organization,
+    membership: Membership,
+    cycle: Cycle,
+    team: Team | None = None,
+    signal: str | None = None,
+    objective_id=None,
+    key_result_id=None,
+    roots_from: int = 0,
+    now: datetime | None = None,
+) -> dict | None:
+    """What one response of the map page renders: {map (objectives.map.result()'s document; `people` / `teams`
+    only for what is drawn), nodes (the sibling group drawn, with display facts), more (siblings left),
+    more_from}; None when the group asked for (`objective_id` / `key_result_id`: the objectives aligned to it) is
+    not on this member's map. Eight queries whatever the size (nine when a KR's group is asked for)."""
+    assert cycle.organization_id == org.id and membership.organization_id == org.id
+    ctx = Context.for_org(org, now)
+    cycles = queries.scope_cycles(org=org, cycle=cycle)
+    objectives = queries.objective_rows(org, membership, cycles, parent_krs=True)
+    ids = [r[0] for r in objectives]
+    params = queries.judge_params(org, ctx, cycles, ids) if ids else {}
+    with okr_map.gc_paused():  # tens of thousands of short-lived dicts (see alignment_map)
+        index = okr_map.skeleton(ctx, cycles, objectives)
+        roots = okr_map.link(index, objectives, {r[9]: r[10] for r in objectives if r[9] and r[10]})
+        order = {r[9]: (r[11], r[12]) for r in objectives if r[9]}
+        for groups in index.kr_groups.values():
+            groups.sort(key=order.__getitem__)
+        _summarize(index, objectives, params, by_objective=signal is not None)
+        okr_map.count_objective_warnings(index, objectives)
+        document = okr_map.result(index, cycle.pk, roots, team, signal)
+
+        if objective_id is not None or key_result_id is not None:
+            group = _group(org, index, objective_id=objective_id, key_result_id=key_result_id)
+            if group is None:
+                return None
+            offset = 0
+        else:
+            group, offset = document["roots"], roots_from
+        nodes, rendered = trim_for_page(group[offset:], index=index)
+        _read_rendered(org, membership, index, objectives, rendered, params)
+        document["people"] = {p["id"]: {"name": p["name"], "initials": p["initials"]} for p in index.people.values()}
+        document["teams"] = {index.team_ids[pk]: name for pk, name in index.team_names.items()}
+        return {
+            "map": document,
+            "nodes": nodes,
+            "more_from": offset + len(nodes),
+            "more": max(0, len(group) - offset - len(nodes)),
+        }
+
+
+def _summarize(index: okr_map.MapIndex, objectives: list[tuple], params: dict, *, by_objective: bool) -> None:
+    """Whole-map KR facts from PostgreSQL: totals (one row), or with `by_objective` one row per objective, whose
+    codes the signal filter needs (then every objective is judged)."""
+    if not objectives:
+        return
+    rows = queries.fetch(ROLLUP_SQL if by_objective else TOTALS_SQL, params)
+    warned: dict[str, int] = defaultdict(int)
+    rollup = {}
+    for objective_pk, n_krs, progress, mask, all_stale, *counts in rows:
+        if not n_krs:
+            continue  # TOTALS_SQL over no KR at all
+        for code, n in zip(okr_map.WARNING_KR_CODES, counts[:-1], strict=True):
+            warned[code] += n
+        index.key_results += n_krs
+        index.initiatives += counts[-1]
+        rollup[objective_pk] = ([], n_krs, progress, okr_map.judged(mask)[1], bool(all_stale))
+    index.kr_warnings = dict(warned)
+    if by_objective:
+        okr_map.judge_objectives(index, objectives, rollup)
+
+
+def _group(org: Organization, index: okr_map.MapIndex, *, objective_id=None, key_result_id=None) -> list | None:
+    """The (filtered) objectives aligned to one objective or KR of the map; None if it is not on the map."""
+    if objective_id is not None:
+        wanted = str(objective_id)
+        return next((node["children"] for node in index.nodes.values() if node["id"] == wanted), None)
+    found = KeyResult.objects.for_org(org).filter(public_id=key_result_id).values_list("pk", "objective_id").first()
+    if found is None or found[1] not in index.nodes:
+        return None  # a KR of an objective this member cannot see (or of another cycle) is not on the map
+    return index.kr_children.get(found[0], [])
+
+
+def trim_for_page(
+    group: list[dict], budget: int | None = None, *, index: okr_map.MapIndex
+) -> tuple[list[dict], list[dict]]:
+    """What one response renders of a sibling `group`: → (the group's nodes shown, every objective rendered).
+
+    At most `budget` objectives: the first ones of the group, then breadth first whole sibling groups while the
+    budget lasts; a group that does not fit is marked on its owner (`deferred_children` on the objective, or in
+    `index.deferred` for a KR, with its size) and loads when opened; the caller offers the rest of the group itself
+    (`group[len(shown):]`)."""
+    budget = PAGE_BUDGET if budget is None else budget
+    queue = group[: max(budget, 1)]
+    top = list(queue)
+    shown = len(queue)
+    for node in queue:  # the queue grows while we walk it: breadth first
+        direct = node["children"]
+        if direct:
+            if shown + len(direct) <= budget:
+                shown += len(direct)
+                queue.extend(direct)
+            else:
+                node["deferred_children"] = len(direct)
+        for kr in index.kr_groups.get(index.pk[id(node)], ()):
+            kids = index.kr_children[kr]
+            if shown + len(kids) <= budget:
+                shown += len(kids)
+                queue.extend(kids)
+            else:
+                index.deferred[kr] = len(kids)
+    return top, queue
+
+
+def _read_rendered(
+    org: Organization,
+    membership: Membership,
+    index: okr_map.MapIndex,
+    objectives: list[tuple],
+    rendered: list[dict],
+    params: dict,
+) -> None:
+    """Read the KRs, contributions, owners and teams of the rendered objectives, judge them (as the API does) and
+    add what the templates show."""
+    pks = [index.pk[id(node)] for node in rendered]
+    wanted = set(pks)
+    rows = [r for r in objectives if r[0] in wanted]
+    kr_rows = queries.key_result_rows({**params, "ids": queries.bigint_array(pks)}, facts=True) if pks else []
+    index.set_people(queries.people_rows(org, {r[7] for r in rows} | {r[6] for r in kr_rows}))
+    index.set_teams(queries.team_rows(org, {r[6] for r in rows}))
+    whole_map = (index.kr_warnings, index.initiatives)
+    okr_map.judge_objectives(index, rows, okr_map.key_result_nodes(index, kr_rows, facts=True))
+    index.kr_warnings, index.initiatives = whole_map
+    for pk, n in index.deferred.items():
+        kr = index.kr_nodes.get(pk)
+        if kr is not None:
+            kr["deferred_children"] = n
+    okr_map.add_contributions(index, queries.contribution_rows(org, membership, index.cycles, pks) if pks else [])
+    decorate(index, rendered)
+
+
+# --- Display facts for the nodes a page renders (a few dozen; never the whole map) -------------------------------
+STATUS_LABELS = {"on_track": "On track", "at_risk": "At risk", "off_track": "Off track", "stale": "Stale"}
+DONE, CANCELLED = Initiative.Status.DONE, Initiative.Status.CANCELLED
+DOT_ORDER = (
+    (DONE, "done"),
+    (Initiative.Status.IN_PROGRESS, "in progress"),
+    (Initiative.Status.BLOCKED, "blocked"),
+    (Initiative.Status.NOT_STARTED, "not started"),
+    (CANCELLED, "cancelled"),
+)
+MAX_DOTS = 8
+
+
+def _pct(value: float) -> int:
+    return max(0, min(100, round(value * 100)))
+
+
+def _initiatives_view(counts: dict) -> dict:
+    """Dots (done first, at most MAX_DOTS), "3 initiatives: 2 done, 1 blocked", done/total (cancelled not bets)."""
+    dots: list[str] = []
+    for status, _ in DOT_ORDER:
+        dots.extend([status] * counts.get(status, 0))
+    total = sum(counts.values()) - counts.get(CANCELLED, 0)
+    parts = [f"{counts[s]} {label}" for s, label in DOT_ORDER if counts.get(s)]
+    noun = "initiative" if total == 1 else "initiatives"
+    return {
+        "dots": dots[:MAX_DOTS],
+        "summary": f"{total} {noun}" + (": " + ", ".join(parts) if parts else ""),
+        "total": total,
+        "done": counts.get(DONE, 0),
+    }
+
+
+def _confidence_class(confidence: int | None) -> str:
+    if confidence is None:
+        return ""
+    return "high" if confidence >= 7 else "mid" if confidence >= 4 else "low"
+
+
+def decorate(index: okr_map.MapIndex, objectives: list[dict]) -> None:
+    """Add what the page's templates show to `objectives` and their KRs (`view`): status label and reason, signal
+    chips with reasons and hints, owner, team and cycle names, percent, initiative dots; so the templates only
+    print."""
+    cycle_names = {c["public_id"]: c["name"] for c in index.cycles.values()}
+    people, team_names = index.people, index.team_names
+    for node in objectives:
+        reason, chips = okr_map.explain(index, node)
+        node["view"] = {
+            "status_label": STATUS_LABELS.get(node["status"], "Not live"),
+            "status_reason": reason,
+            "chips": chips,
+            "owner": people.get(index.facts[id(node)][0][7]),
+            "team": team_names.get(index.team[id(node)]),
+            "cycle": cycle_names.get(node["cycle"]),
+            "pct": _pct(node["progress"]),
+        }
+        for kr in node["key_results"]:
+            reason, chips = okr_map.explain(index, kr)
+            kr["view"] = {
+                "status_label": STATUS_LABELS.get(kr["status"], "Not live"),
+                "status_reason": reason,
+                "chips": chips,
+                "owner": people.get(index.facts[id(kr)][6]),
+                "pct": _pct(kr["progress"]),
+                "confidence_class": _confidence_class(kr["confidence"]),
+                **_initiatives_view(kr["initiatives"]),
+            }
+
+
+# --- HTML of the rendered nodes -----------------------------------------------------------------------------------
+# Drawn here rather than by templates/objectives/_map_node.html's loops: a page draws ~60 objectives with ~180 KRs
+# and ~300 signal chips, which Django's template engine took ~120 ms to render (11,000 node renders); these
+# f-strings take a few. Every value that comes from data goes through escape().
+def _chip(s) -> str:
+    label, reason = escape(s.label), escape(s.reason)
+    hint = f"<br><em>{escape(s.hint)}</em>" if s.hint else ""
+    return (
+        f'<span class="chip chip-{escape(s.level)} sig" tabindex="0" data-signal="{escape(s.code)}" '
+        f'title="{reason}">{label}<span class="sig-tip" role="tooltip"><strong>{label}:</strong> {reason}{hint}'
+        "</span></span> "
+    )
+
+
+def _progress(status: str, pct: int, title: str) -> str:
+    return (
+        f'<div class="progress-line"><div class="progress {escape(status)}" role="progressbar" aria-valuemin="0" '
+        f'aria-valuemax="100" aria-valuenow="{pct}" aria-label="Progress of {title}"><span style="width:{pct}%">'
+        f'</span></div><span class="progress-pct">{pct}%</span></div>'
+    )
+
+
+def _plural(n: int) -> str:
+    return "" if n == 1 else "s"
+
+
+class Drawer:
+    """HTML of map nodes for one response (the URLs reversed once)."""
+
+    def __init__(self, *, org_slug: str, cycle_id: str, query: str):
+        self.cycle_id = cycle_id
+        self.map_url = escape(reverse("okrmap:map", args=[org_slug]))
+        self.query = escape(query)
+        marker = "00000000-0000-0000-0000-000000000000"
+        self.objective_url = reverse("objectives:objective_detail", args=[org_slug, marker]).replace(marker, "{}")
+        self.kr_url = reverse("objectives:kr_detail", args=[org_slug, marker]).replace(marker, "{}")
+
+    def more(self, n: int, param: str, target, label: str) -> str:
+        return (
+            f'<details class="map-more" hx-get="{self.map_url}?{self.query}&amp;{param}={escape(str(target))}" '
+            'hx-trigger="toggle once" hx-target="find .map-more-body" hx-swap="innerHTML" data-testid="map-more">\n'
+            f"  <summary>{n} objective{_plural(n)} {label}</summary>\n"
+            '  <div class="map-more-body"><p class="muted small">Loading…</p></div>\n</details>'
+        )
+
+    def children(self, nodes: list[dict], *, root: bool = False) -> str:
+        items = "".join(self.node(n) for n in nodes)
+        return f'<ul class="map-children{" map-roots" if root else ""}">{items}</ul>'
+
+    def node(self, node: dict) -> str:
+        v = node["view"]
+        title, level, status = escape(node["title"]), escape(node["level"]), escape(node["status"])
+        objective_status = node["objective_status"]
+        classes = f"map-node st-{status} lvl-{level}"
+        if node["context"]:
+            classes += " is-context"
+        if objective_status == "draft":
+            classes += " is-draft"
+        kicker = f'<span class="level-badge">{level}</span>'
+        if v["team"]:
+            kicker += f"<span>{escape(v['team'])}</span>"
+        if node["cycle"] != self.cycle_id:
+            kicker += f"<span>{escape(v['cycle'] or '')}</span>"
+        if objective_status != "active":
+            kicker += f'<span class="chip chip-grey">{escape(capfirst(objective_status))}</span>'
+        chips = "".join(_chip(s) for s in v["chips"])
+        if node["orphan"]:
+            chips += (
+                f'<span class="chip chip-amber" data-signal="orphan" title="A {level} objective should align to a '
+                'company objective or key result.">Aligned to nothing</span>'
+            )
+        if node["aligned_outside"]:
+            chips += (
+                '<span class="chip chip-grey" title="Its parent is in another cycle or not visible to you.">'
+                "Aligned outside this map</span>"
+            )
+        owner = v["owner"]
+        if owner:
+            who = (
+                f'<span class="owner"><span class="avatar avatar-sm" aria-hidden="true">{escape(owner["initials"])}'
+                f'</span><span class="owner-name">{escape(owner["name"])}</span></span>'
+            )
+        else:
+            who = (
+                '<span class="owner owner-none"><span class="avatar avatar-sm avatar-empty" aria-hidden="true">?'
+                '</span><span class="owner-name">Unowned</span></span>'
+            )
+        if node["key_results"]:
+            body = f'<ul class="map-krs">{"".join(self.key_result(kr) for kr in node["key_results"])}</ul>'
+        else:
+            body = '<p class="muted small map-nokr">No key results yet: nothing to measure this objective by.</p>'
+        if node["contributes_to"]:
+            links = "; ".join(
+                f'<a href="{self.kr_url.format(escape(c["key_result_id"]))}">{escape(c["key_result_title"])}</a>'
+                + (
+                    ""
+                    if c["weight"] == 1.0
+                    else f' <span class="muted">(weight {floatformat(c["weight"], "-2")})</span>'
+                )
+                for c in node["contributes_to"]
+            )
+            body += f'<p class="map-contrib">⇢ Also contributes to {links}</p>'
+        if node.get("deferred_children"):
+            body += self.more(node["deferred_children"], "objective", node["id"], "aligned to this objective")
+        elif node["children"]:
+            body += '<div class="map-sub-label">Aligned to the objective as a whole</div>'
+            body += self.children(node["children"])
+        node_id = escape(node["id"])
+        return (
+            f'<li class="map-item"><details class="{classes}" open data-testid="map-node" data-objective="{node_id}" '
+            f'data-title="{title}"><summary class="map-head"><div class="map-head-main">'
+            f'<div class="map-kicker">{kicker}</div>'
+            f'<a class="map-title" href="{self.objective_url.format(node_id)}">{title}</a>'
+            f'<div class="chips map-chips"><span class="chip chip-{status} map-status" '
+            f'title="{escape(v["status_reason"])}">{escape(v["status_label"])}</span> {chips}</div></div>'
+            f'<div class="map-owner">{who}</div>'
+            f'<div class="map-progress">{_progress(node["status"], v["pct"], title)}</div></summary>'
+            f'<div class="map-body">{body}</div></details></li>'
+        )
+
+    def key_result(self, kr: dict) -> str:
+        k = kr["view"]
+        title, status = escape(kr["title"]), escape(kr["status"])
+        dot_title = escape(k["status_label"] + (f": {k['status_reason']}" if k["status_reason"] else ""))
+        extra = ""
+        if kr["kr_status"] != "active":
+            extra += f' <span class="chip chip-grey">{escape(capfirst(kr["kr_status"]))}</span>'
+        if k["chips"]:
+            extra += f' <span class="chips">{"".join(_chip(s) for s in k["chips"])}</span>'
+        owner = k["owner"]
+        if owner:
+            name, initials = escape(owner["name"]), escape(owner["initials"])
+            who = f'<span class="avatar avatar-sm" title="Owner: {name}">{initials}</span>'
+        else:
+            who = '<span class="avatar avatar-sm avatar-empty" title="No owner">?</span>'
+        confidence = "–" if kr["confidence"] is None else kr["confidence"]
+        dots = (
+            "".join(f'<i class="dot dot-{d}"></i>' for d in k["dots"])
+            or '<span class="map-nowork">no initiatives</span>'
+        )
+        if k["total"]:
+            dots += f'<span class="map-dots-n">{k["done"]}/{k["total"]}</span>'
+        tail = ""
+        if kr["contributors"]:
+            links = "; ".join(
+                f'<a href="{self.objective_url.format(escape(c["objective_id"]))}">{escape(c["objective_title"])}</a>'
+                for c in kr["contributors"]
+            )
+            tail += f'<p class="map-contrib map-contrib-in">⇠ Also moved by {links}</p>'
+        if kr.get("deferred_children"):
+            tail += self.more(kr["deferred_children"], "kr", kr["id"], "aligned to this key result")
+        elif kr["children"]:
+            tail += self.children(kr["children"])
+        return (
+            f'<li class="map-kr st-{status}" data-testid="map-kr" data-kr-title="{title}"><div class="map-kr-row">'
+            f'<span class="map-kr-dot" title="{dot_title}"></span><div class="map-kr-main">'
+            f'<a class="map-kr-title" href="{self.kr_url.format(escape(kr["id"]))}">{title}</a>{extra}</div>'
+            f'<div class="map-kr-facts">{who} <span class="confidence {k["confidence_class"]}" '
+            f'title="Owner\'s confidence, 0–10">{confidence}</span> '
+            f'<span class="map-dots" title="{escape(k["summary"])}">{dots}</span></div>'
+            f'<div class="map-kr-progress">{_progress(kr["status"], k["pct"], title)}</div></div>{tail}</li>'
+        )
+
+
+def nodes_html(page: dict, *, org_slug: str, query: str, root: bool) -> str:
+    """The `<ul>` of one response's sibling group (map_page()'s `nodes`), as safe HTML."""
+    drawer = Drawer(org_slug=org_slug, cycle_id=page["map"]["cycle"]["id"], query=query)
+    return mark_safe(drawer.children(page["nodes"], root=root))  # noqa: S308 - every value is escaped above
