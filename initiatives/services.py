@@ -9,6 +9,7 @@ from accounts.models import Membership, Organization
 from initiatives.models import Initiative
 from objectives.models import KeyResult
 from objectives.services._common import apply_changes, audit, check_person, same_org
+from webhooks.events import emit_initiative_status_changed
 
 INITIATIVE_FIELDS = {"title", "hypothesis", "owner", "status", "due_date", "progress", "position", "key_result"}
 _UNSET = object()
@@ -74,6 +75,8 @@ def initiative_update(*, org: Organization, actor: Membership, initiative: Initi
     _validate(org, initiative)
     initiative.save()
     audit(org=org, actor=actor, verb="initiative.updated", target=initiative, diff=diff)
+    if "status" in diff:
+        emit_initiative_status_changed(org=org, initiative=initiative, old_status=diff["status"][0], actor=actor)
     return initiative
 
 

@@ -22,4 +22,15 @@ app.conf.beat_schedule = {
         "schedule": crontab(minute=7),
         "options": {"expires": 50 * 60},
     },
+    # Outbound webhooks: due retries and deliveries whose send task was lost (at-least-once; see webhooks.delivery).
+    "webhooks-sweep-deliveries": {
+        "task": "webhooks.sweep_deliveries",
+        "schedule": crontab(minute="*"),
+        "options": {"expires": 50},
+    },
+    "webhooks-prune-deliveries": {
+        "task": "webhooks.prune_deliveries",
+        "schedule": crontab(minute=23, hour=3),
+        "options": {"expires": 60 * 60},
+    },
 }

@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "initiatives",
     "checkins",
     "integrations",
+    "webhooks",
 ]
 
 MIDDLEWARE = [
@@ -245,6 +246,14 @@ CELERY_TASK_DEFAULT_QUEUE = "celery"
 CELERY_TASK_ROUTES = {"integrations.*": {"queue": "integrations"}}
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE_FILENAME = env_str("CELERY_BEAT_SCHEDULE_FILENAME", "celerybeat-schedule")
+
+# --- Outbound webhooks (webhooks/) ------------------------------------------------------------------------------
+# Let webhook URLs use http:// and reach loopback, private, link-local and reserved addresses. Only for DEBUG and
+# tests (a local receiver on 127.0.0.1); in production it would let customers make the server call its own network
+# (SSRF), and `check --deploy` warns when it is on.
+WEBHOOKS_ALLOW_PRIVATE_HOSTS = env_bool("WEBHOOKS_ALLOW_PRIVATE_HOSTS", DEBUG)
+# Customer endpoints can be slow: their sends share the integrations queue, never the nudges' default queue.
+CELERY_TASK_ROUTES["webhooks.deliver"] = {"queue": "integrations"}
 
 # --- Logging ----------------------------------------------------------------------------------------------------
 LOGGING = {

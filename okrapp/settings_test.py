@@ -13,6 +13,7 @@ os.environ.setdefault("SECURE_COOKIES", "false")
 os.environ.setdefault("STATIC_MANIFEST", "false")
 os.environ.setdefault("DEV_OUTBOX_ENABLED", "true")
 os.environ.setdefault("CACHE_KEY_PREFIX", "okrapp-test")
+os.environ.setdefault("WEBHOOKS_ALLOW_PRIVATE_HOSTS", "true")  # webhook tests post to a server on 127.0.0.1
 
 from okrapp.settings import *  # noqa: E402,F403
 

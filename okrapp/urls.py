@@ -22,7 +22,9 @@ urlpatterns = [
     path("o/<slug:org_slug>/", include("initiatives.urls")),
     path("o/<slug:org_slug>/", include("checkins.urls")),
     path("o/<slug:org_slug>/", include("checkins.nudge_urls")),  # namespace "nudges" (org check-in settings)
+    path("o/<slug:org_slug>/", include("webhooks.urls")),  # namespace "webhooks" (outbound webhook settings)
     path("api/v1/o/<slug:org_slug>/", include("okrapp.api.urls")),
+    path("api/v1/o/<slug:org_slug>/", include("webhooks.api.urls")),  # api-webhook-endpoints/-deliveries
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-docs"),
 ]

@@ -129,6 +129,27 @@ def _check_in(org, made):
     return CheckIn.objects.create(organization=org, key_result=key_result, value=1, confidence=5)
 
 
+def _webhook_endpoint(org, made):
+    from webhooks.models import WebhookEndpoint
+
+    return made.get("endpoint_id") or WebhookEndpoint.objects.create(
+        organization=org, url=f"https://hooks.example.com/{uuid.uuid4().hex}", events=["checkin.created"], secret="s"
+    )
+
+
+def _webhook_delivery(org, made):
+    from webhooks.models import WebhookDelivery
+
+    return WebhookDelivery.objects.create(
+        organization=org,
+        endpoint=_webhook_endpoint(org, made),
+        event_id=uuid.uuid4(),
+        event_type="checkin.created",
+        payload={},
+        status=WebhookDelivery.Status.FAILED,
+    )
+
+
 KWARG_FACTORIES = {
     "member_id": _member,
     "team_id": _team,
@@ -141,6 +162,8 @@ KWARG_FACTORIES = {
     "contribution_id": _contribution,
     "check_in_id": _check_in,
     "checkin_id": _check_in,
+    "endpoint_id": _webhook_endpoint,
+    "delivery_id": _webhook_delivery,
 }
 # DRF routes name their id `public_id`; the router basename says what it is.
 API_BASENAME_FACTORIES = {
@@ -153,6 +176,8 @@ API_BASENAME_FACTORIES = {
     "api-contributions": _contribution,
     "api-check-ins": _check_in,
     "api-checkins": _check_in,
+    "api-webhook-endpoints": _webhook_endpoint,
+    "api-webhook-deliveries": _webhook_delivery,
 }
 
 
@@ -264,12 +289,13 @@ class _Missing:
 
 
 # --- (b) Every tenant model carries a non-null organization ---------------------------------------------------
-OUR_APPS = ("accounts", "objectives", "initiatives", "checkins", "integrations")
+OUR_APPS = ("accounts", "objectives", "initiatives", "checkins", "integrations", "webhooks")
 NOT_TENANT_DATA = {
     "accounts.Organization": "the tenant itself",
     "accounts.User": "a person; belongs to organizations through Membership",
     "accounts.AuditEvent": "organization is null for sign-in events that happen before any org is known",
     "accounts.OutboxMessage": "dev email outbox (make run / browser tests), not customer data",
+    "checkins.NudgeClaim": "the nudge dispatcher's claim journal: a batch spans orgs; its receipts carry the org",
 }
 
 

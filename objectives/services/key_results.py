@@ -6,6 +6,7 @@ from django.db import transaction
 from accounts.models import Membership, Organization
 from objectives.models import KeyResult, Objective, Revision
 from objectives.services._common import apply_changes, audit, check_person, same_org
+from webhooks.events import emit_key_results_status_changed
 
 KEY_RESULT_FIELDS = {
     "title",
@@ -174,6 +175,7 @@ def key_result_activate(*, org: Organization, actor: Membership, key_result: Key
     key_result.status = KeyResult.Status.ACTIVE
     key_result.save(update_fields=["status", "updated_at"])
     audit(org=org, actor=actor, verb="key_result.activated", target=key_result, diff={"status": ["draft", "active"]})
+    emit_key_results_status_changed(org=org, changes=[(key_result, KeyResult.Status.DRAFT)], actor=actor)
     return key_result
 
 

@@ -11,6 +11,7 @@ from checkins.models import CheckIn
 from objectives.models import Cycle, KeyResult, Objective
 from objectives.progress import kr_progress
 from objectives.services._common import apply_changes, audit, check_person, check_team, same_org
+from webhooks.events import emit_key_results_status_changed, emit_objective_status_changed
 
 OBJECTIVE_FIELDS = {
     "title",
@@ -146,11 +147,17 @@ def objective_publish(*, org: Organization, actor: Membership, objective: Object
     blockers = objective_publish_blockers(objective=objective, key_results=key_results)
     if blockers:
         raise ValidationError(blockers)
+    old_status = objective.status
     objective.status = Objective.Status.ACTIVE
     objective.save(update_fields=["status", "updated_at"])
     KeyResult.objects.for_org(org).filter(pk__in=[kr.pk for kr in key_results], status=KeyResult.Status.DRAFT).update(
         status=KeyResult.Status.ACTIVE
     )
+    published = [(kr, kr.status) for kr in key_results if kr.status == KeyResult.Status.DRAFT]
+    for kr, _ in published:
+        kr.status = KeyResult.Status.ACTIVE
+    emit_objective_status_changed(org=org, objective=objective, old_status=old_status, actor=actor)
+    emit_key_results_status_changed(org=org, objective=objective, changes=published, actor=actor)
     audit(
         org=org,
         actor=actor,
@@ -189,6 +196,7 @@ def objective_close(
     same_org(org, actor, objective)
     key_results = list(objective.key_results.all())
     scores = _close_scores(org, key_results)
+    old_kr_statuses = [(kr, kr.status) for kr in key_results]
     for kr in key_results:
         kr.score = scores[kr.pk]
         kr.status = KeyResult.Status.CLOSED
@@ -205,6 +213,8 @@ def objective_close(
         target=objective,
         diff={"status": [old, objective.status], "scores": {kr.title: str(kr.score) for kr in key_results}},
     )
+    emit_objective_status_changed(org=org, objective=objective, old_status=old, actor=actor)
+    emit_key_results_status_changed(org=org, objective=objective, changes=old_kr_statuses, actor=actor)
     return objective
 
 
@@ -217,6 +227,7 @@ def objective_archive(*, org: Organization, actor: Membership, objective: Object
         objective.status = Objective.Status.ARCHIVED
         objective.save(update_fields=["status", "updated_at"])
         audit(org=org, actor=actor, verb="objective.archived", target=objective, diff={"status": [old, "archived"]})
+        emit_objective_status_changed(org=org, objective=objective, old_status=old, actor=actor)
     return objective
 
 
