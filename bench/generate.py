@@ -58,7 +58,13 @@ def quarters(year: int) -> list[tuple[str, date, date]]:
 @transaction.atomic
 def generate(*, slug: str, n_objectives: int, seed: int = 7) -> dict:
     rnd = random.Random(seed)
-    Organization.objects.filter(slug=slug).delete()
+    old = Organization.objects.filter(slug=slug).first()
+    if old is not None:
+        # Objectives protect their cycle and quarters their year: delete from the leaves up, then the org.
+        Objective.objects.filter(organization=old).delete()
+        Cycle.objects.filter(organization=old, parent__isnull=False).delete()
+        Cycle.objects.filter(organization=old).delete()
+        old.delete()
     User.objects.filter(email__endswith=f"@{slug}.bench").delete()
     org = Organization.objects.create(name=f"Bench {slug}", slug=slug)
     password = make_password("bench-password-1")
