@@ -3,8 +3,10 @@
     DEBUG=true DATABASE_URL=postgres://…/okrapp_bench REDIS_URL=redis://127.0.0.1:6379/N \
         .venv/bin/python bench/nudges.py [--members 100000] [--concurrency 2] [--write-readme]
 
-Measures (DESIGN.md §10): enqueue time (dispatcher: claim + receipts + publish 500-id batches), delivery time
-until the sink has every message, and that a second dispatcher run sends 0. Uses its own org, deleted afterwards.
+Measures (DESIGN.md §10): enqueue time (dispatcher: claim + journal + publish 500-id batches), delivery time
+until the sink has every message (the send tasks write the receipts, then send), and that a second dispatcher run
+sends 0. `--enqueue-rounds N` first times the dispatcher alone N times (no worker; the published batches are
+purged), to see its spread on a shared box. Uses its own org, deleted afterwards.
 The database must be migrated (`manage.py migrate`); the Redis db given is flushed (use a db of your own).
 """
 
@@ -126,6 +128,7 @@ def cleanup(slug: str) -> None:
             c.execute("DELETE FROM accounts_user WHERE email LIKE %s", [f"{slug}-%@bench.test"])  # an aborted seed
             return
         org_id = row[0]
+        _delete_claims(c, org_id)
         for table in ("checkins_checkinnudge", "objectives_keyresult", "objectives_objective", "objectives_cycle"):
             c.execute(f"DELETE FROM {table} WHERE organization_id = %s", [org_id])  # noqa: S608
         c.execute("SELECT user_id FROM accounts_membership WHERE organization_id = %s", [org_id])
@@ -147,6 +150,7 @@ def main() -> None:
     parser.add_argument("--write-readme", action="store_true")
     parser.add_argument("--keep", action="store_true", help="keep the seeded org for a later --reuse run")
     parser.add_argument("--reuse", action="store_true", help="reuse a --keep org instead of seeding (saves ~1 min)")
+    parser.add_argument("--enqueue-rounds", type=int, default=0, help="time the dispatcher alone N times first")
     args = parser.parse_args()
     slug = "bench-nudges"
     purge_broker()
@@ -156,6 +160,8 @@ def main() -> None:
     else:
         cleanup(slug)
         org = seed(args.members, slug)
+    if args.enqueue_rounds:
+        enqueue_rounds(org, args.enqueue_rounds)
     sink = (SinkProcess() if args.sink == "fast" else AiosmtpdSink()).start()
     s = connection.settings_dict
     worker = CeleryWorker(
@@ -221,14 +227,42 @@ def main() -> None:
         purge_broker()
 
 
+def enqueue_rounds(org: Organization, rounds: int) -> None:
+    """The dispatcher alone, `rounds` times (each on a freshly reset org; batches published, then purged)."""
+    times = []
+    for _ in range(rounds):
+        reset(org)
+        connection.close()
+        time.sleep(2)
+        load = os.getloadavg()[0]
+        t = time.perf_counter()
+        result = nudges_dispatch()
+        times.append(time.perf_counter() - t)
+        purge_broker()
+        print(f"  enqueue alone: {times[-1]:.2f}s (claimed {result.claimed}, load1 {load:.2f})")
+    print(f"enqueue alone over {rounds} rounds: min {min(times):.2f}s, median {sorted(times)[len(times) // 2]:.2f}s")
+    reset(org)
+
+
 def reset(org: Organization) -> None:
     """Make every member of a kept bench org due again and drop its receipts (as if freshly seeded)."""
     due = timezone.now() - timedelta(minutes=1)
     with connection.cursor() as c:
         c.execute("DELETE FROM checkins_checkinnudge WHERE organization_id = %s", [org.pk])
+        _delete_claims(c, org.pk)
         c.execute("UPDATE accounts_membership SET next_nudge_at = %s WHERE organization_id = %s", [due, org.pk])
         c.execute("VACUUM ANALYZE checkins_checkinnudge")
+        c.execute("VACUUM ANALYZE checkins_nudgeclaim")
         c.execute("VACUUM ANALYZE accounts_membership")
+
+
+def _delete_claims(c, org_id: int) -> None:
+    """Claim-journal rows of the bench org (a batch spans orgs in general; here the bench org is the one due)."""
+    c.execute(
+        "DELETE FROM checkins_nudgeclaim n USING accounts_membership m "
+        "WHERE m.id = n.membership_ids[1] AND m.organization_id = %s",
+        [org_id],
+    )
 
 
 BEGIN, END = "<!-- nudge-bench:begin -->", "<!-- nudge-bench:end -->"

@@ -1,5 +1,6 @@
 """Weekly check-ins and the receipts that prove each nudge went out once (DESIGN.md §6)."""
 
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 
 from okrapp.db import TenantModel
@@ -62,3 +63,25 @@ class CheckinNudge(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.kind} for {self.membership_id} week {self.week_start}"
+
+
+class NudgeClaim(models.Model):
+    """The dispatcher's claim journal: one row per send batch of claimed members, until the send task writes their
+    receipts (checkins/nudges.py). Written in the claim's transaction, deleted in the one that writes the receipts.
+
+    Not tenant data: a batch spans organizations (one SMTP connection per 500 members, whatever their org); the
+    receipts it turns into carry each member's organization.
+    """
+
+    # The batch's first reserved receipt id: a published batch (its receipt ids) finds its journal row by primary key.
+    id = models.BigIntegerField(primary_key=True)
+    created_at = models.DateTimeField()
+    swept_at = models.DateTimeField(null=True, blank=True, help_text="Last re-enqueued by the sweeper.")
+    # Parallel arrays, one entry per claimed member: the receipt id reserved for them (CheckinNudge's sequence),
+    # the membership and the local week of the slot that fell due.
+    receipt_ids = ArrayField(models.BigIntegerField())
+    membership_ids = ArrayField(models.BigIntegerField())
+    week_starts = ArrayField(models.DateField())
+
+    def __str__(self) -> str:
+        return f"nudge claim {self.pk} ({len(self.receipt_ids)} members)"

@@ -3,10 +3,19 @@
 Guarantees (DESIGN.md §6, STYLE.md c.7):
 - A member is claimed by exactly one dispatcher run: compare-and-set on `Membership.next_nudge_at`
   (UPDATE … WHERE next_nudge_at = <old>), in bulk, so two beats or a re-run claim nothing twice.
-- The claim and the (membership, week, kind) receipt rows are written in ONE transaction: the receipt table is our
-  outbox. Batches of receipt ids are published on commit; if that publish is lost (process killed between commit
-  and publish, broker hiccup, worker killed with the message unacked), the sweeper in the next dispatcher run
-  re-enqueues receipts still unsent after RESEND_AFTER. Nothing is lost.
+- The claim and its journal are written in ONE transaction. Each claimed member (with a week, and no receipt for
+  that week yet) gets a receipt id reserved from CheckinNudge's own sequence; `NudgeClaim` rows hold (receipt id,
+  membership, week) per batch of BATCH_SIZE, keyed by the batch's first receipt id. The journal is our outbox:
+  batches of reserved receipt ids are published on commit.
+- The send task writes the receipts before it sends anything (DESIGN.md §6): one autocommit statement deletes the
+  batch's journal row and inserts its receipts with the reserved ids, both or neither, ON CONFLICT (membership,
+  week, kind) DO NOTHING. A member who got that week's receipt meanwhile (rescheduled within the week and claimed
+  again before the first batch ran) gets no second one: that reserved id is never used and counts as already done.
+  A redelivered, retried or swept batch finds no journal row and goes on with the receipts that exist.
+- Nothing is lost: a batch whose publish was lost (process killed between commit and publish, broker hiccup) or
+  whose task died before writing its receipts still has its journal row; one whose task died after that left
+  unsent receipts. The sweeper in each dispatcher run re-enqueues both after RESEND_AFTER (journal batches whole, so
+  their first id finds the row).
 - The sender takes a session-level advisory lock per receipt of its batch (one statement; a concurrent duplicate
   task skips receipts locked by another, and a killed worker's locks vanish with its connection), re-reads which are
   still unsent, then for each message: SMTP send, and right after the server's 250 an autocommit UPDATE stamping
@@ -18,15 +27,28 @@ Guarantees (DESIGN.md §6, STYLE.md c.7):
 - `channels` on a stamped receipt says what happened: ["email", "slack"…] sent; [] skipped by rule (no active KR or
   everything already checked in); ["email_refused"] the server refused the address (not retried).
 
-Throughput (DESIGN.md §10, bench/README.md "Nudges"): the claim of a chunk is ONE statement (CTE: due members →
-compare-and-set UPDATE → INSERT receipts ON CONFLICT DO NOTHING → receipt ids), with the DST-aware slot arithmetic
-done in Python only for the few distinct (timezone, weekday, hour, due slot) keys. A big wave is claimed in two
-lanes (id parity, two connections) so PostgreSQL writes on both cores. The sender renders with templates compiled
-once per batch, builds the MIME bytes itself (checkins/nudge_mail.py) and, when the server offers PIPELINING, sends
-MAIL/RCPT/DATA in one write. None of this moves the stamp: it is still written per message, right after that
-message's 250, so the at-least-once window above is unchanged. The claim transactions commit with
-synchronous_commit off: a PostgreSQL crash within ~0.5 s of a commit can lose that claim with its receipts (never one
-without the other); the members are then due again and the next run claims them once.
+Why the send task writes the receipts (bench/README.md "Nudges" has the measurements). Writing 100,000 receipts in
+the dispatcher's transaction (a heap row and four index entries each, two deferred FK checks each at commit) was a
+third to 40% of the dispatcher's time and kept a 100,000-member wave over the 5 s enqueue budget on a busy 2-core box.
+The journal costs one row per 500 members; the receipts are still written before the send, 500 per statement by
+the task that sends them, spread over the delivery. What the dispatcher still writes is the compare-and-set UPDATE
+of the memberships (non-HOT: next_nudge_at is indexed). Making that UPDATE HOT was the other option and is not done:
+a wave updates every row of a page at once (an org is due together), so each page needs room for a second version
+of all its rows: fillfactor 50 (measured on a copy: 10% of the updates HOT at fillfactor 90, all at 50), i.e. a
+memberships table twice its size, read by every request, plus no index on next_nudge_at (a full scan every 5
+minutes). A separate narrow "nudge schedule" table would spare memberships the rewrite but moves a field that the
+scheduler, the settings pages and their tests use; it is the next step if the claim UPDATE becomes the limit.
+
+Throughput (DESIGN.md §10): the claim of a chunk is ONE statement (CTE: due members → compare-and-set UPDATE →
+reserve receipt ids → journal rows → the ids), with the DST-aware slot arithmetic done in Python only for the few
+distinct (timezone, weekday, hour, due slot) keys. A big wave is claimed in two lanes (id parity, two connections)
+so PostgreSQL writes on both cores. The sender renders with templates compiled once per batch, builds the MIME bytes
+itself (checkins/nudge_mail.py) and, when the server offers PIPELINING, sends MAIL/RCPT/DATA in one write. None of
+this moves the stamp: it is still written per message, right after that message's 250, so the at-least-once window
+above is unchanged. The claim transactions commit with synchronous_commit off: a PostgreSQL crash within ~0.5 s of a
+commit can lose that claim with its journal (never one without the other); the members are then due again and the
+next run claims them once (a task already published for the lost batch finds no journal row and sends nothing). The
+receipts are written with a synchronous commit, before any send.
 """
 
 from __future__ import annotations
@@ -71,15 +93,15 @@ RESEND_WINDOW = timedelta(days=2)  # give up re-sending receipts older than this
 class DispatchResult:
     scheduled: int = 0  # members who had no next_nudge_at yet
     claimed: int = 0
-    receipts: int = 0  # new nudge receipts (claimed minus stale slots and receipts that already existed)
+    receipts: int = 0  # receipt ids reserved: claimed minus stale slots and members whose week has its receipt
     reminders: int = 0
     swept: int = 0
     batches: list[list[int]] = field(default_factory=list)
 
 
 def _enqueue(batches: list[list[int]], ids: list[int], *, on_commit: bool = True) -> None:
-    """Publish `ids` in batches of BATCH_SIZE when the surrounding transaction commits (the receipts are the outbox).
-    With on_commit=False the caller publishes `batches` itself, after the commit."""
+    """Publish `ids` in batches of BATCH_SIZE when the surrounding transaction commits (the claim journal and the
+    receipts are the outbox). With on_commit=False the caller publishes `batches` itself, after the commit."""
     for i in range(0, len(ids), BATCH_SIZE):
         chunk = ids[i : i + BATCH_SIZE]
         batches.append(chunk)
@@ -107,14 +129,18 @@ _DUE_KEYS_SQL = """
     WHERE m.is_active AND m.next_nudge_at <= %(now)s AND m.id %% %(lanes)s = %(lane)s
     GROUP BY 1, 2, 3, 4
 """
-# Claim (compare-and-set on next_nudge_at) and write the receipts in one statement: no per-member round trip or
-# parameter. A member whose timing changed since _DUE_KEYS_SQL matches no key and waits for the next chunk.
+# Claim (compare-and-set on next_nudge_at) and journal the claim in one statement: no per-member round trip or
+# parameter. A member whose timing changed since _DUE_KEYS_SQL matches no key and waits for the next chunk. Each
+# claimed member (with a week, and no receipt for it yet) gets a receipt id reserved from CheckinNudge's own sequence;
+# the journal holds (receipt id, membership, week) in batches of BATCH_SIZE, keyed by the batch's first receipt id
+# (the same batches _enqueue cuts from the sorted ids); the send task turns a batch into receipts (_MATERIALIZE_SQL).
+# Nothing is written to the receipts table here.
 _CLAIM_SQL = """
     WITH k AS (
         SELECT * FROM unnest(%(tz)s::text[], %(wd)s::int[], %(hr)s::int[], %(old)s::timestamptz[],
                              %(new)s::timestamptz[], %(week)s::date[]) AS k(tz, wd, hr, old_at, new_at, week)
     ), due AS (
-        SELECT m.id, m.organization_id, k.old_at, k.new_at, k.week
+        SELECT m.id, k.old_at, k.new_at, k.week
         FROM accounts_membership m
         JOIN accounts_organization o ON o.id = m.organization_id
         JOIN k ON k.old_at = m.next_nudge_at AND k.tz = COALESCE(NULLIF(m.timezone, ''), o.timezone)
@@ -127,32 +153,53 @@ _CLAIM_SQL = """
         UPDATE accounts_membership AS m SET next_nudge_at = due.new_at
         FROM due
         WHERE m.id = due.id AND m.next_nudge_at = due.old_at AND m.is_active
-        RETURNING m.id, due.organization_id, due.week
-    ), receipts AS (
-        INSERT INTO checkins_checkinnudge
-            (organization_id, public_id, created_at, updated_at, membership_id, week_start, kind, channels)
-        SELECT c.organization_id, gen_random_uuid(), %(now)s, %(now)s, c.id, c.week, %(kind)s, '[]'::jsonb
-        FROM claimed c WHERE c.week IS NOT NULL
-        ON CONFLICT (membership_id, week_start, kind) DO NOTHING
+        RETURNING m.id, due.week
+    ), reserved AS (
+        SELECT c.id, c.week, nextval(%(seq)s::regclass) AS receipt_id
+        FROM claimed c
+        WHERE c.week IS NOT NULL AND NOT EXISTS (
+            SELECT FROM checkins_checkinnudge n
+            WHERE n.membership_id = c.id AND n.week_start = c.week AND n.kind = %(kind)s
+        )
+    ), batched AS (
+        SELECT r.*, (row_number() OVER (ORDER BY r.receipt_id) - 1) / %(batch)s AS batch FROM reserved r
+    ), journal AS (
+        INSERT INTO checkins_nudgeclaim (id, created_at, receipt_ids, membership_ids, week_starts)
+        SELECT min(b.receipt_id), %(now)s, array_agg(b.receipt_id ORDER BY b.receipt_id),
+               array_agg(b.id ORDER BY b.receipt_id), array_agg(b.week ORDER BY b.receipt_id)
+        FROM batched b GROUP BY b.batch
         RETURNING id
     )
-    SELECT (SELECT count(*) FROM due), (SELECT count(*) FROM claimed),
-           COALESCE((SELECT array_agg(id ORDER BY id) FROM receipts), '{}')
+    SELECT (SELECT count(*) FROM due), (SELECT count(*) FROM claimed), (SELECT count(*) FROM journal),
+           COALESCE((SELECT array_agg(receipt_id ORDER BY receipt_id) FROM batched), '{}')
 """
+
+
+_sequence_name: str | None = None
+
+
+def _receipt_sequence(cursor) -> str:
+    """The sequence behind CheckinNudge.id (the claim reserves receipt ids from it, so they never collide)."""
+    global _sequence_name
+    if _sequence_name is None:
+        cursor.execute("SELECT pg_get_serial_sequence('checkins_checkinnudge', 'id')")
+        _sequence_name = cursor.fetchone()[0]
+    return _sequence_name
 
 
 def _claim_chunk(
     *, now: datetime, result: DispatchResult, lane: int = 0, lanes: int = 1, publish_on_commit: bool = True
 ) -> int:
-    """Claim up to CLAIM_CHUNK due members (of this lane: id % lanes == lane) and write their receipts, in one
+    """Claim up to CLAIM_CHUNK due members (of this lane: id % lanes == lane) and journal their batches, in one
     transaction. Returns rows seen."""
     part = {"now": now, "lane": lane, "lanes": lanes}
     with transaction.atomic(), connection.cursor() as cursor:
         # Don't wait for the WAL flush of ~50k rows at commit. Only a PostgreSQL crash in the next few hundred ms
-        # could lose this commit, and then the claim is lost with its receipts: the members are due again and the
-        # next run claims them (the tasks already published find no receipt and send nothing).
+        # could lose this commit, and then the claim is lost with its journal: the members are due again and the
+        # next run claims them (the tasks already published find no journal row or receipt and send nothing).
         if ASYNC_COMMIT_CLAIMS:
             cursor.execute("SET LOCAL synchronous_commit TO off")
+        cursor.execute("SET LOCAL work_mem TO '32MB'")  # the chunk's sorts (~5 MB each) stay in memory
         cursor.execute(_DUE_KEYS_SQL, part)
         keys = cursor.fetchall()
         if not keys:
@@ -168,8 +215,18 @@ def _claim_chunk(
             # A slot missed by more than STALE_SLOT_GRACE (dispatcher down) is re-scheduled without a receipt.
             stale = old_at < now - STALE_SLOT_GRACE
             cols["week"].append(None if stale else schedule.week_start_for(moment=old_at, tz=tz))
-        cursor.execute(_CLAIM_SQL, {**cols, **part, "limit": CLAIM_CHUNK, "kind": CheckinNudge.Kind.NUDGE})
-        seen, claimed, receipt_ids = cursor.fetchone()
+        cursor.execute(
+            _CLAIM_SQL,
+            {
+                **cols,
+                **part,
+                "limit": CLAIM_CHUNK,
+                "kind": CheckinNudge.Kind.NUDGE,
+                "seq": _receipt_sequence(cursor),
+                "batch": BATCH_SIZE,
+            },
+        )
+        seen, claimed, _journal_rows, receipt_ids = cursor.fetchone()
         result.claimed += claimed
         result.receipts += len(receipt_ids)
         _enqueue(result.batches, receipt_ids, on_commit=publish_on_commit)
@@ -194,6 +251,13 @@ _SWEEP_SQL = """
     UPDATE checkins_checkinnudge SET updated_at = %(now)s
     WHERE sent_at IS NULL AND updated_at <= %(stuck)s AND created_at > %(oldest)s
     RETURNING id
+"""
+# Claimed batches whose receipts were never written (the published batch was lost, or its task died before writing
+# them): re-enqueue each batch whole (its first receipt id is the journal key). Bumping swept_at is the claim.
+_SWEEP_CLAIMS_SQL = """
+    UPDATE checkins_nudgeclaim SET swept_at = %(now)s
+    WHERE COALESCE(swept_at, created_at) <= %(stuck)s AND created_at > %(oldest)s
+    RETURNING receipt_ids
 """
 
 
@@ -230,8 +294,7 @@ def _claim_all(*, now: datetime, result: DispatchResult) -> None:
         parts = [future.result() for future in futures]  # a failed lane raises here; its batches are swept later
     # Publish once every lane has committed: sending batches while the other lane still writes would take the CPU
     # that lane needs (bench/nudges.py, 100,000 members: 7.6 s with per-chunk publishing, 6.5 s like this). A crash
-    # before this loop loses no nudge: the receipts are committed, and the sweeper re-enqueues them after
-    # RESEND_AFTER.
+    # before this loop loses no nudge: the journal is committed, and the sweeper re-enqueues it after RESEND_AFTER.
     for part in parts:
         result.claimed += part.claimed
         result.receipts += part.receipts
@@ -241,7 +304,7 @@ def _claim_all(*, now: datetime, result: DispatchResult) -> None:
 
 
 def nudges_dispatch(*, now: datetime | None = None) -> DispatchResult:
-    """Claim every due member, write receipts, enqueue send batches on commit; create reminders; sweep stuck ones.
+    """Claim every due member, journal them, enqueue send batches on commit; create reminders; sweep stuck ones.
 
     Safe to run concurrently and repeatedly (see the module docstring).
     """
@@ -265,10 +328,15 @@ def nudges_dispatch(*, now: datetime | None = None) -> DispatchResult:
         )
         reminder_ids = sorted(r[0] for r in cursor.fetchall())
         result.reminders = len(reminder_ids)
-        cursor.execute(_SWEEP_SQL, {"now": now, "stuck": now - RESEND_AFTER, "oldest": now - RESEND_WINDOW})
+        sweep = {"now": now, "stuck": now - RESEND_AFTER, "oldest": now - RESEND_WINDOW}
+        cursor.execute(_SWEEP_SQL, sweep)
         swept = sorted(r[0] for r in cursor.fetchall())
-        result.swept = len(swept)
+        cursor.execute(_SWEEP_CLAIMS_SQL, sweep)
+        swept_claims = sorted(r[0] for r in cursor.fetchall())
+        result.swept = len(swept) + sum(len(ids) for ids in swept_claims)
         _enqueue(result.batches, sorted(set(reminder_ids) | set(swept)))
+        for ids in swept_claims:  # whole, as claimed: the batch's first id finds its journal row
+            _enqueue(result.batches, ids)
     if result.claimed or result.reminders or result.swept:
         logger.info(
             "nudges dispatched: claimed=%s receipts=%s reminders=%s swept=%s batches=%s",
@@ -385,9 +453,33 @@ def _receipt_message_id(receipt: CheckinNudge) -> str:
 
 # Advisory-lock namespace for nudge receipts (two-int form, so it cannot collide with single-key users).
 _LOCK_CLASS = 0x6E756467  # "nudg"
+# The batch's unsent receipts are selected first (MATERIALIZED), then locked. With the lock call in the same WHERE,
+# PostgreSQL orders the filter by estimated cost and, on a sequential scan (a receipts table it believes small, e.g.
+# analysed empty and then written by the first send tasks), called pg_try_advisory_lock before the `= ANY(ids)` test:
+# a task locked every unsent receipt it passed, and a concurrent task skipped its own batch as "locked by another"
+# until the sweeper re-enqueued it (bench/README.md "Nudges"; test_a_sender_locks_only_its_own_batch…).
 _LOCK_SQL = """
-    SELECT n.id FROM checkins_checkinnudge n
-    WHERE n.id = ANY(%s) AND n.sent_at IS NULL AND pg_try_advisory_lock(%s, (n.id %% 2147483647)::int)
+    WITH batch AS MATERIALIZED (
+        SELECT n.id FROM checkins_checkinnudge n WHERE n.id = ANY(%s) AND n.sent_at IS NULL
+    )
+    SELECT id FROM batch WHERE pg_try_advisory_lock(%s, (id %% 2147483647)::int)
+"""
+# Write the receipts of the claimed batches among `ids` (journal rows keyed by a batch's first receipt id) and drop
+# their journal rows, in one statement (autocommit: both or neither). A member who meanwhile got a receipt for that
+# week (ON CONFLICT on nudge_once_per_member_week) or whose membership is gone gets none: its reserved id stays
+# unused and the sender counts it as already done. A batch whose journal row is gone was written before (redelivery,
+# retry, sweep): nothing to do here.
+_MATERIALIZE_SQL = """
+    WITH claim AS (
+        DELETE FROM checkins_nudgeclaim WHERE id = ANY(%(ids)s) RETURNING receipt_ids, membership_ids, week_starts
+    )
+    INSERT INTO checkins_checkinnudge
+        (id, organization_id, public_id, created_at, updated_at, membership_id, week_start, kind, channels)
+    SELECT u.receipt_id, m.organization_id, gen_random_uuid(), %(now)s, %(now)s, u.membership_id, u.week, %(kind)s,
+           '[]'::jsonb
+    FROM claim, unnest(claim.receipt_ids, claim.membership_ids, claim.week_starts) AS u(receipt_id, membership_id, week)
+    JOIN accounts_membership m ON m.id = u.membership_id
+    ON CONFLICT (membership_id, week_start, kind) DO NOTHING
 """
 _STAMP_SQL = """
     UPDATE checkins_checkinnudge SET sent_at = %s, updated_at = %s, channels = %s::jsonb
@@ -395,9 +487,22 @@ _STAMP_SQL = """
 """
 
 
+def nudge_claims_write_receipts(*, receipt_ids: list[int]) -> int:
+    """Write the receipts of the claimed batches among `receipt_ids` (one statement, both-or-neither with dropping
+    their journal rows); returns how many were written. A no-op for a batch written before."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _MATERIALIZE_SQL, {"ids": list(receipt_ids), "now": timezone.now(), "kind": CheckinNudge.Kind.NUDGE}
+        )
+        return cursor.rowcount
+
+
 def nudge_batch_send(*, receipt_ids: list[int]) -> SendResult:
-    """Send the nudges/reminders of a batch of receipts over one SMTP connection. Idempotent (module docstring)."""
+    """Write the receipts of a claimed batch, then send the nudges/reminders of a batch of receipts over one SMTP
+    connection. Idempotent (module docstring)."""
     result = SendResult()
+    # Receipts first (DESIGN.md §6), committed (synchronously: this session's default) before any send.
+    nudge_claims_write_receipts(receipt_ids=receipt_ids)
     with connection.cursor() as cursor:
         # Autocommit statements from here on: each stamp is durable the moment it returns. synchronous_commit=off
         # (this session, reset below) skips the WAL-flush wait; only a PostgreSQL crash could lose a stamp.

@@ -19,6 +19,7 @@ def dispatch_due_nudges() -> int:
 
 
 # acks_late (global setting) + receipts: a batch redelivered after a worker died resends only unstamped receipts.
+# A batch the dispatcher claimed has no receipts yet: this task writes them first (from the claim journal), then sends.
 @shared_task(
     name="checkins.send_nudge_batch",
     autoretry_for=(smtplib.SMTPException, ConnectionError, TimeoutError),
@@ -27,7 +28,8 @@ def dispatch_due_nudges() -> int:
     max_retries=6,
 )
 def send_nudge_batch(receipt_ids: list[int]) -> dict:
-    """Send the nudges of up to 500 receipts over one SMTP connection. Idempotent."""
+    """Write the receipts of a claimed batch, then send the nudges of up to 500 receipts over one SMTP connection.
+    Idempotent."""
     from checkins.nudges import nudge_batch_send
 
     return vars(nudge_batch_send(receipt_ids=receipt_ids))

@@ -14,7 +14,7 @@ from django.db import connection
 
 from accounts.models import Membership
 from checkins import nudges
-from checkins.models import CheckinNudge
+from checkins.models import CheckinNudge, NudgeClaim
 from checkins.nudge_mail import NudgeRenderer, mime_bytes, pipelined_sendmail
 from tests.checkins.nudge_helpers import make_kr, make_member
 from tests.checkins.worker_harness import SinkHandler, free_port
@@ -157,5 +157,6 @@ def test_parallel_claim_lanes_claim_each_member_once_even_with_two_dispatchers(m
     assert sum(r.claimed for r in results) == 60 and sum(r.receipts for r in results) == 60
     ids = [i for r in results for b in r.batches for i in b]
     assert len(ids) == len(set(ids)) == 60
-    assert set(ids) == set(CheckinNudge.objects.values_list("id", flat=True))
+    assert set(ids) == {i for c in NudgeClaim.objects.all() for i in c.receipt_ids}
+    assert sorted(m for c in NudgeClaim.objects.all() for m in c.membership_ids) == sorted(m.pk for m in members)
     assert Membership.objects.filter(pk__in=[m.pk for m in members], next_nudge_at__lte=MONDAY_9).count() == 0

@@ -8,11 +8,12 @@ import pytest
 import time_machine
 from django.core import mail
 from django.core.mail.backends.locmem import EmailBackend as LocmemBackend
-from django.db import connection
+from django.db import connection, transaction
 
 from accounts.models import Membership
-from checkins.models import CheckIn, CheckinNudge
-from checkins.nudges import RESEND_AFTER, nudge_batch_send, nudges_dispatch
+from checkins import nudges
+from checkins.models import CheckIn, CheckinNudge, NudgeClaim
+from checkins.nudges import RESEND_AFTER, nudge_batch_send, nudge_claims_write_receipts, nudges_dispatch
 from checkins.services import checkin_submit
 from tests.checkins.nudge_helpers import make_kr, make_member
 
@@ -51,7 +52,16 @@ def test_dispatch_enqueues_batches_on_commit(org, at_monday, django_capture_on_c
     result, callbacks = run_dispatch(django_capture_on_commit_callbacks)
     assert result.claimed == 3 and result.receipts == 3
     assert len(callbacks) == 1 and len(result.batches) == 1 and len(result.batches[0]) == 3
-    assert CheckinNudge.objects.filter(sent_at=None).count() == 3  # receipts first, the outbox
+    # The claim journal is the outbox: one row per batch, keyed by its first reserved receipt id. The send task
+    # writes the receipts (with exactly those ids) before it sends.
+    (claim,) = NudgeClaim.objects.all()
+    assert claim.pk == result.batches[0][0] and claim.receipt_ids == result.batches[0]
+    assert sorted(claim.membership_ids) == sorted(Membership.objects.values_list("pk", flat=True))
+    assert claim.week_starts == [MONDAY_9.date()] * 3
+    assert not CheckinNudge.objects.exists()
+    send_all(result)
+    assert sorted(CheckinNudge.objects.values_list("pk", flat=True)) == result.batches[0]
+    assert not NudgeClaim.objects.exists() and not CheckinNudge.objects.filter(sent_at=None).exists()
 
 
 def test_dispatch_fans_out_in_batches_of_500(org, at_monday, django_capture_on_commit_callbacks):
@@ -68,6 +78,8 @@ def test_dispatch_fans_out_in_batches_of_500(org, at_monday, django_capture_on_c
     assert result.claimed == 1201
     assert [len(b) for b in result.batches] == [500, 500, 201]
     assert len(callbacks) == 3
+    claims = NudgeClaim.objects.order_by("pk")
+    assert [(c.pk, c.receipt_ids) for c in claims] == [(b[0], b) for b in result.batches]
 
 
 def test_running_the_dispatcher_twice_nudges_once(org, at_monday, mailoutbox, django_capture_on_commit_callbacks):
@@ -120,12 +132,13 @@ def test_failed_send_rolls_back_the_stamp_and_the_retry_sends(
     assert len(mail.outbox) == 3
 
 
-def test_receipt_written_but_task_lost_is_swept_and_sent_once(
+def test_claimed_batch_lost_before_its_receipts_were_written_is_swept_and_sent_once(
     org, at_monday, mailoutbox, django_capture_on_commit_callbacks
 ):
-    """Crash between receipt and send (the published batch was lost): the sweeper re-enqueues it, once."""
+    """Crash between claim and receipt write (the published batch was lost): the sweeper re-enqueues it, once."""
     make_due(org, 2)
     first, _ = run_dispatch(django_capture_on_commit_callbacks)  # batch "lost": never executed
+    assert not CheckinNudge.objects.exists() and NudgeClaim.objects.count() == 1
     early, _ = run_dispatch(django_capture_on_commit_callbacks)
     assert early.swept == 0  # a queued batch may just be waiting; not yet
     at_monday.move_to(MONDAY_9 + RESEND_AFTER + timedelta(minutes=1))
@@ -133,9 +146,74 @@ def test_receipt_written_but_task_lost_is_swept_and_sent_once(
     assert swept.swept == 2 and swept.claimed == 0
     again, _ = run_dispatch(django_capture_on_commit_callbacks)
     assert again.swept == 0  # claimed by the previous sweep
+    assert swept.batches == first.batches  # the journal batch, whole
     send_all(swept)
     send_all(first)  # the lost message shows up after all (broker visibility timeout): nothing more is sent
     assert len(mailoutbox) == 2
+    assert CheckinNudge.objects.filter(sent_at__isnull=False).count() == 2 and not NudgeClaim.objects.exists()
+
+
+def test_task_died_after_writing_receipts_before_sending_is_swept_and_sent_once(
+    org, at_monday, mailoutbox, django_capture_on_commit_callbacks
+):
+    make_due(org, 2)
+    first, _ = run_dispatch(django_capture_on_commit_callbacks)
+    assert nudge_claims_write_receipts(receipt_ids=first.batches[0]) == 2  # ... and then the worker was killed
+    assert nudge_claims_write_receipts(receipt_ids=first.batches[0]) == 0  # written once
+    assert CheckinNudge.objects.filter(sent_at=None).count() == 2 and not NudgeClaim.objects.exists()
+    at_monday.move_to(MONDAY_9 + RESEND_AFTER + timedelta(minutes=1))
+    swept, _ = run_dispatch(django_capture_on_commit_callbacks)
+    assert swept.swept == 2 and swept.batches == first.batches  # now as unsent receipts
+    send_all(swept)
+    send_all(first)
+    assert len(mailoutbox) == 2
+
+
+def test_a_receipt_write_that_did_not_commit_leaves_the_claim_for_the_retry(
+    org, at_monday, mailoutbox, django_capture_on_commit_callbacks
+):
+    """The receipts and the journal row's removal commit together: a failure in between loses and duplicates nothing."""
+    make_due(org, 3)
+    result, _ = run_dispatch(django_capture_on_commit_callbacks)
+    with pytest.raises(RuntimeError), transaction.atomic():
+        nudge_claims_write_receipts(receipt_ids=result.batches[0])
+        raise RuntimeError("worker killed before the commit")
+    assert not CheckinNudge.objects.exists()
+    assert NudgeClaim.objects.get().receipt_ids == result.batches[0]
+    (outcome,) = send_all(result)  # the redelivered task
+    assert outcome.sent == 3 and len(mailoutbox) == 3
+
+
+def test_claimed_again_in_the_same_week_before_the_first_batch_ran_sends_once(
+    org, at_monday, mailoutbox, django_capture_on_commit_callbacks
+):
+    """Two journal entries for one (member, week): the receipt constraint lets one batch write it, once."""
+    from accounts.services import membership_update_preferences
+
+    (m,) = make_due(org, 1)
+    first, _ = run_dispatch(django_capture_on_commit_callbacks)  # queued behind a long backlog, not run yet
+    membership_update_preferences(membership=m, checkin_weekday=2)  # Wednesday, same week
+    at_monday.move_to(MONDAY_9 + timedelta(days=2, minutes=1))
+    second, _ = run_dispatch(django_capture_on_commit_callbacks)
+    assert second.receipts == 1  # no receipt for the week yet, so a second id is reserved
+    assert [o.sent for o in send_all(second)] == [1]
+    assert [(o.sent, o.already) for o in send_all(first)] == [(0, 1)]  # its id is never written
+    assert len(mailoutbox) == 1
+    assert CheckinNudge.objects.filter(membership=m).count() == 1 and not NudgeClaim.objects.exists()
+
+
+def test_membership_deleted_between_claim_and_receipt_write(
+    org, at_monday, mailoutbox, django_capture_on_commit_callbacks
+):
+    gone, stays = make_due(org, 2)
+    result, _ = run_dispatch(django_capture_on_commit_callbacks)
+    gone.owned_key_results.all().delete()  # an active KR needs an owner
+    gone.delete()
+    (outcome,) = send_all(result)
+    assert (outcome.sent, outcome.already) == (1, 1)
+    assert [message.to for message in mailoutbox] == [[stays.user.email]]
+    assert list(CheckinNudge.objects.values_list("membership_id", flat=True)) == [stays.pk]
+    assert not NudgeClaim.objects.exists()
 
 
 @pytest.mark.django_db(transaction=True)
@@ -166,7 +244,72 @@ def test_two_dispatchers_at_once_claim_each_member_once(settings):
     assert sum(r.claimed for r in results) == 60
     ids = [i for r in results for b in r.batches for i in b]
     assert len(ids) == len(set(ids)) == 60
-    assert CheckinNudge.objects.count() == 60
+    assert sorted(i for c in NudgeClaim.objects.all() for i in c.receipt_ids) == sorted(ids)
+    claimed = [m for c in NudgeClaim.objects.all() for m in c.membership_ids]
+    assert len(claimed) == len(set(claimed)) == 60
+
+
+class BlockingBackend(LocmemBackend):
+    """Delivers like locmem, but the first send of a test waits until released: a task held up mid-batch."""
+
+    entered = threading.Event()
+    release = threading.Event()
+
+    def send_messages(self, messages):
+        if not BlockingBackend.entered.is_set():
+            BlockingBackend.entered.set()
+            BlockingBackend.release.wait(timeout=30)
+        return super().send_messages(messages)
+
+
+def _no_index_scans():
+    with connection.cursor() as cursor:
+        cursor.execute("SET enable_indexscan = off")
+        cursor.execute("SET enable_bitmapscan = off")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_sender_locks_only_its_own_batch_even_when_receipts_are_scanned_sequentially(settings, monkeypatch):
+    """Regression: on a receipts table the planner scans (small or just-analysed), a task used to lock every unsent
+    receipt it passed, so a concurrent task with another batch skipped its own until the sweeper came."""
+    from tests.factories import OrganizationFactory
+
+    settings.EMAIL_BACKEND = "tests.checkins.test_nudge_pipeline.BlockingBackend"
+    mail.outbox = []
+    BlockingBackend.entered.clear()
+    BlockingBackend.release.clear()
+    monkeypatch.setattr(nudges, "BATCH_SIZE", 20)  # enough ids for PostgreSQL to test the lock call before `= ANY`
+    make_due(OrganizationFactory(), 40)
+    with time_machine.travel(MONDAY_9, tick=False):
+        result = nudges_dispatch()  # autocommit here: on_commit runs at once; the broker isn't consumed in this test
+    first, second = result.batches
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE checkins_checkinnudge")  # empty: the state in which the bench hit this
+    for batch in (first, second):
+        nudge_claims_write_receipts(receipt_ids=batch)
+    outcomes = {}
+
+    def send_first():
+        try:
+            _no_index_scans()
+            outcomes["first"] = nudge_batch_send(receipt_ids=first)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=send_first)
+    thread.start()
+    try:
+        assert BlockingBackend.entered.wait(timeout=15)  # the first task holds its locks, mid-batch
+        _no_index_scans()
+        outcomes["second"] = nudge_batch_send(receipt_ids=second)
+    finally:
+        BlockingBackend.release.set()
+        thread.join()
+        with connection.cursor() as cursor:
+            cursor.execute("RESET enable_indexscan")
+            cursor.execute("RESET enable_bitmapscan")
+    assert (outcomes["first"].sent, outcomes["second"].sent) == (20, 20)
+    assert len(mail.outbox) == 40 and not CheckinNudge.objects.filter(sent_at=None).exists()
 
 
 @pytest.mark.django_db(transaction=True)

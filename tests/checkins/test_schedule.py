@@ -8,7 +8,7 @@ import time_machine
 from accounts.services import membership_update_preferences
 from checkins.models import CheckinNudge
 from checkins.nudge_settings import organization_update_checkin_settings
-from checkins.nudges import nudges_dispatch
+from checkins.nudges import nudge_batch_send, nudges_dispatch
 from checkins.schedule import get_zone, next_nudge_at, week_start_for
 from tests.checkins.nudge_helpers import make_kr, make_member
 from tests.factories import OrganizationFactory
@@ -94,6 +94,7 @@ def test_dispatcher_nudges_at_local_nine_every_week_across_dst(db, tz, django_ca
             with django_capture_on_commit_callbacks(execute=False):
                 result = nudges_dispatch()
             assert result.claimed == 1 and result.receipts == 1
+            nudge_batch_send(receipt_ids=result.batches[0])  # the send task writes the week's receipt
             sent_local_hours.append(local(slot, tz).hour)
             weeks.append(week_start_for(moment=slot, tz=tz))
     assert sent_local_hours == [9] * 16
