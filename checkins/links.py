@@ -88,7 +88,9 @@ def nudge_link_resolve(*, token: str, now: datetime | None = None) -> LinkTarget
     if not receipt.membership.is_active:
         raise problem("inactive")
     membership = receipt.membership
-    krs = KeyResult.objects.for_org(membership.organization).filter(owner=membership, status=KeyResult.Status.ACTIVE)
+    krs = KeyResult.objects.for_org(membership.organization).filter(
+        owner=membership, status=KeyResult.Status.ACTIVE, data_source=KeyResult.DataSource.MANUAL
+    )  # the KRs a nudge is about (checkins.nudges._key_results_by_owner)
     if kr_ids is not None:
         krs = krs.filter(pk__in=kr_ids)
     krs = krs.select_related("objective").order_by("objective__position", "position", "created_at")

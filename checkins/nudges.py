@@ -366,8 +366,12 @@ class NudgeContent:
 
 
 def _key_results_by_owner(owner_ids: list[int]) -> dict[int, list[KeyResult]]:
+    """Each owner's active KRs that someone types in. KRs fed by a script (API) or an integration get their values
+    without the owner, so they never make a nudge (they still show on My week for confidence and comments)."""
     krs = (
-        KeyResult.objects.filter(owner_id__in=owner_ids, status=KeyResult.Status.ACTIVE)  # tenancy: owners' own KRs
+        KeyResult.objects.filter(  # tenancy: owners' own KRs
+            owner_id__in=owner_ids, status=KeyResult.Status.ACTIVE, data_source=KeyResult.DataSource.MANUAL
+        )
         .select_related("objective")
         .order_by("objective__position", "position", "created_at")
     )

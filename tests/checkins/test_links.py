@@ -177,3 +177,12 @@ def test_link_from_the_sent_email_works(org, mailoutbox, client, django_capture_
         path = re.search(r"https?://[^/\s]+(/checkin/[^\s]+/)", mailoutbox[0].body).group(1)
         response = client.get(path)
     assert response.status_code == 200 and b"Only KR" in response.content
+
+
+def test_a_kr_switched_to_an_automatic_source_leaves_the_link_form(client, nudge):
+    """A KR that a script or an integration feeds after the nudge went out is no longer asked for."""
+    m, _, krs, url = nudge
+    KeyResult.objects.filter(pk=krs[1].pk).update(data_source=KeyResult.DataSource.API)
+    with time_machine.travel(MONDAY + timedelta(hours=2)):
+        body = client.get(url).content.decode()
+    assert "Increase NPS to 50" in body and "Grow revenue to 1M" not in body

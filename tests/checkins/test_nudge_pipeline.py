@@ -15,6 +15,7 @@ from checkins import nudges
 from checkins.models import CheckIn, CheckinNudge, NudgeClaim
 from checkins.nudges import RESEND_AFTER, nudge_batch_send, nudge_claims_write_receipts, nudges_dispatch
 from checkins.services import checkin_submit
+from objectives.models import KeyResult
 from tests.checkins.nudge_helpers import make_kr, make_member
 
 MONDAY_9 = datetime(2026, 6, 1, 9, tzinfo=UTC)  # org default: Monday 09:00 UTC
@@ -365,6 +366,21 @@ def test_members_without_active_krs_are_skipped(org, at_monday, mailoutbox, djan
     assert mailoutbox == []
     stamped = list(CheckinNudge.objects.values_list("channels", "sent_at"))
     assert len(stamped) == 2 and all(channels == [] and sent_at for channels, sent_at in stamped)
+
+
+def test_krs_fed_by_scripts_or_integrations_never_make_a_nudge(
+    org, at_monday, mailoutbox, django_capture_on_commit_callbacks
+):
+    automatic_only, mixed = make_due(org, 2)
+    KeyResult.objects.filter(owner=automatic_only).update(data_source=KeyResult.DataSource.API)
+    fed = make_kr(mixed, title="Weekly active teams (from the warehouse)")
+    KeyResult.objects.filter(pk=fed.pk).update(data_source=KeyResult.DataSource.JIRA_JQL)
+    result, _ = run_dispatch(django_capture_on_commit_callbacks)
+    (outcome,) = send_all(result)
+    assert (outcome.sent, outcome.skipped) == (1, 1)
+    (message,) = mailoutbox
+    assert message.to == [mixed.user.email]
+    assert "KR of member 1" in message.body and "from the warehouse" not in message.body
 
 
 def test_members_checked_in_on_everything_are_skipped_and_others_see_only_pending(
