@@ -11,7 +11,8 @@ contributions. State goes to bench/.map-bench.json (bench/.bench.json belongs to
 Targets, each bounded in count (--requests) and time (--max-seconds), 2 client threads on the same box:
   floor        GET /api/v1/o/<org>/me (token): an authenticated trivial view
   map API      GET /api/v1/o/<org>/map?cycle=…  for the current quarter (+ its year) and for the whole year
-  map page     GET /o/<org>/map/?cycle=…        (session), same two cycles
+  map page     GET /o/<org>/map/?cycle=…        (session), same two cycles: the first paint (tree, filters)
+  panel        GET /o/<org>/map/?cycle=…&panel=warnings: the warnings panel and counts the page loads right after
   raw SQL      the same JSON as the map API's default (compact) response, from hand-written SQL on a cursor (no
                ORM, no DRF) + the same pure nesting (objectives.map) + orjson (bench/map_urls.py); checked equal
                to the API's body before measuring
@@ -224,6 +225,11 @@ def main() -> None:
             ),  # noqa: E501
             (f"map API ({name})", get(f"{base}/api/v1/o/{slug}/map?cycle={cycle}", headers=bearer), slow),
             (f"map page ({name})", get(f"{base}/o/{slug}/map/?cycle={cycle}", cookies=cookies), slow),
+            (
+                f"map page's warnings panel ({name}, loaded after the first paint)",
+                get(f"{base}/o/{slug}/map/?cycle={cycle}&panel=warnings", cookies=cookies),
+                slow,
+            ),
         ]
     targets.append(
         (

@@ -74,12 +74,18 @@ def map_page(
     objective_id=None,
     key_result_id=None,
     roots_from: int = 0,
+    panel: bool = True,
     now: datetime | None = None,
 ) -> dict | None:
     """What one response of the map page renders: {map (objectives.map.result()'s document; `people` / `teams`
     only for what is drawn), nodes (the sibling group drawn, with display facts), more (siblings left),
     more_from}; None when the group asked for (`objective_id` / `key_result_id`: the objectives aligned to it) is
-    not on this member's map. Eight queries whatever the size (nine when a KR's group is asked for)."""
+    not on this member's map. Eight queries whatever the size (nine when a KR's group is asked for).
+
+    `panel=False` leaves out the whole-map KR totals (the warnings panel, the KR and initiative counts: document
+    `warnings` and those counts are None), for responses that do not show them or load them later (map_panel()):
+    one query and most of the database time less. A signal filter judges every objective anyway, so with a
+    `signal` the panel always comes along."""
     assert cycle.organization_id == org.id and membership.organization_id == org.id
     ctx = Context.for_org(org, now)
     cycles = queries.scope_cycles(org=org, cycle=cycle)
@@ -92,9 +98,14 @@ def map_page(
         order = {r[9]: (r[11], r[12]) for r in objectives if r[9]}
         for groups in index.kr_groups.values():
             groups.sort(key=order.__getitem__)
-        _summarize(index, objectives, params, by_objective=signal is not None)
-        okr_map.count_objective_warnings(index, objectives)
+        with_panel = panel or signal is not None
+        if with_panel:
+            _summarize(index, objectives, params, by_objective=signal is not None)
+            okr_map.count_objective_warnings(index, objectives)
         document = okr_map.result(index, cycle.pk, roots, team, signal)
+        if not with_panel:
+            document["warnings"] = None
+            document["counts"].update(key_results=None, initiatives=None)
 
         if objective_id is not None or key_result_id is not None:
             group = _group(org, index, objective_id=objective_id, key_result_id=key_result_id)
@@ -113,6 +124,26 @@ def map_page(
             "more_from": offset + len(nodes),
             "more": max(0, len(group) - offset - len(nodes)),
         }
+
+
+def map_panel(*, org: Organization, membership: Membership, cycle: Cycle, now: datetime | None = None) -> dict:
+    """The warnings panel and the counts over this member's whole map, for the page to load after its first paint:
+    {warnings (objectives.map.warnings()), counts {objectives, key_results, initiatives}}. Four queries: cycles,
+    objectives (the tree's shape gives the objectives aligned to nothing), check-in slots, the KR totals."""
+    assert cycle.organization_id == org.id and membership.organization_id == org.id
+    ctx = Context.for_org(org, now)
+    cycles = queries.scope_cycles(org=org, cycle=cycle)
+    objectives = queries.objective_rows(org, membership, cycles, parent_krs=True)
+    params = queries.judge_params(org, ctx, cycles, [r[0] for r in objectives]) if objectives else {}
+    with okr_map.gc_paused():
+        index = okr_map.skeleton(ctx, cycles, objectives)
+        okr_map.link(index, objectives, {r[9]: r[10] for r in objectives if r[9] and r[10]})
+        _summarize(index, objectives, params, by_objective=False)
+        okr_map.count_objective_warnings(index, objectives)
+    return {
+        "warnings": okr_map.warnings(index),
+        "counts": {"objectives": len(index.nodes), "key_results": index.key_results, "initiatives": index.initiatives},
+    }
 
 
 def _summarize(index: okr_map.MapIndex, objectives: list[tuple], params: dict, *, by_objective: bool) -> None:

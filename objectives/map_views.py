@@ -1,9 +1,11 @@
 """The alignment map page (DESIGN.md §1): the whole cascade of a cycle, its warnings, filters by team and signal.
 
-One selector call per response (objectives.map_page.map_page): the skeleton of the whole map (for the warnings panel,
-the counts and the filters) and the full facts of a bounded number of objectives (map_page.PAGE_BUDGET) with the
-reasons behind their signals; deeper groups load when a reader opens them (`?objective=<id>` or `?kr=<id>` return
-just that group, `?roots_from=<n>` the next top-level objectives).
+One selector call per response (objectives.map_page.map_page): the skeleton of the whole map (the tree's shape, the
+filters) and the full facts of a bounded number of objectives (map_page.PAGE_BUDGET) with the reasons behind their
+signals; deeper groups load when a reader opens them (`?objective=<id>` or `?kr=<id>` return just that group,
+`?roots_from=<n>` the next top-level objectives). The warnings panel and the KR / initiative counts judge every KR
+of the map, so the page asks for them right after its first paint (`?panel=warnings`, map_page.map_panel), unless a
+signal filter needs every objective judged anyway.
 """
 
 import uuid
@@ -14,7 +16,7 @@ from django.shortcuts import render
 from accounts import selectors as account_selectors
 from objectives import map as okr_map
 from objectives import selectors
-from objectives.map_page import map_page, nodes_html
+from objectives.map_page import map_page, map_panel, nodes_html
 from objectives.models import Cycle
 from okrapp.tenancy import org_member_required
 
@@ -47,6 +49,9 @@ def alignment_map(request):
     if cycle is None:
         return render(request, "objectives/map.html", {"cycle": None})
     # Unknown or malformed filter values are ignored (the page shows everything), never a 500.
+    if request.GET.get("panel") == "warnings":  # the page's warnings panel, loaded after its first paint
+        panel = map_panel(org=org, membership=membership, cycle=cycle)
+        return render(request, "objectives/_map_warnings.html", {"cycle": cycle, "map": panel, "fragment": True})
     teams = list(account_selectors.team_list(org=org))
     team_id = _uuid(request.GET.get("team"))
     team = next((t for t in teams if t.public_id == team_id), None)
@@ -63,6 +68,7 @@ def alignment_map(request):
         objective_id=objective_id,
         key_result_id=kr_id,
         roots_from=offset,
+        panel=False,  # the full page loads the panel after its first paint; other responses do not show it
     )
     if page is None:
         raise Http404("Not on this map.")
@@ -74,6 +80,7 @@ def alignment_map(request):
         "signal": signal,
         "filtered": bool(team or signal),
         "signal_choices": list(okr_map.FILTER_LABELS.items()),
+        "warning_labels": okr_map.WARNINGS,
         "query": _query(cycle, team, signal),
     }
     group = bool(objective_id or kr_id or offset)  # a deferred group opened by the reader, or the next top level

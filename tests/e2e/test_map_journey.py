@@ -33,6 +33,9 @@ def test_leader_reads_the_map_and_drills_into_watermelons(chromium_page, live_se
     tile = page.get_by_test_id("warning-watermelon")
     expect(tile.locator(".warn-n")).not_to_have_text("0")
     expect(page.get_by_test_id("warning-unlinked_work")).to_contain_text("Asana or Jira")
+    # The panel arrived after the first paint and filled the KR and initiative counts in (out of band).
+    expect(page.get_by_test_id("map-counts")).to_contain_text("key results")
+    expect(page.get_by_test_id("map-counts")).not_to_contain_text("…")
     screenshot(page, "map")
     tile.click()
     expect(page.get_by_test_id("map-filter-note")).to_contain_text("Watermelon")

@@ -19,7 +19,7 @@ from objectives import map as okr_map
 from objectives.assembly import Context
 from objectives.models import KeyResult, Objective
 from objectives.progress import kr_progress
-from tests.factories import MembershipFactory, TeamFactory
+from tests.factories import MembershipFactory, OrganizationFactory, TeamFactory
 from tests.factories_okr import (
     ContributionFactory,
     CycleFactory,
@@ -352,12 +352,47 @@ def test_org_without_cycles(org, member, client_for, api_client_for):
 
 
 # --- The page -----------------------------------------------------------------------------------------------------
-def test_page_shows_cascade_warnings_legend_and_pending_integrations(org, owner, troubled, client_for):
-    body = _page(client_for(owner), org).content.decode()
-    assert 'data-testid="warning-watermelon"' in body
-    assert "Work linked to no goal" in body and "Appears once Asana or Jira is connected" in body
+def _panel(client, org, cycle):
+    return client.get(reverse("okrmap:map", args=[org.slug]), {"cycle": cycle.public_id, "panel": "warnings"})
+
+
+def test_page_shows_cascade_legend_and_loads_the_warnings_panel_after_its_first_paint(org, owner, troubled, client_for):
+    client = client_for(owner)
+    body = _page(client, org).content.decode()
     assert "Company goal" in body and "Launch the partner portal" in body
     assert "On track" in body and "Stale" in body  # legend
+    # The panel judges every KR of the map: the page shows its tiles as "counting" and asks for it on load.
+    assert 'data-testid="map-warnings-loading"' in body and 'hx-trigger="load"' in body
+    assert f"?cycle={troubled['cycle'].public_id}&amp;panel=warnings" in body
+    assert "Watermelons" in body and 'data-testid="warning-watermelon"' not in body
+    assert "… key results" in body
+    panel = _panel(client, org, troubled["cycle"])
+    text = panel.content.decode()
+    assert panel.status_code == 200 and 'data-testid="warning-watermelon"' in text
+    assert "Work linked to no goal" in text and "Appears once Asana or Jira is connected" in text
+    assert 'id="map-counts" data-testid="map-counts" hx-swap-oob="true"' in text  # fills the page's counts in
+    assert "<html" not in text  # a fragment
+
+
+def test_the_panel_agrees_with_the_api_and_counts_only_what_the_member_may_see(
+    org, member, admin, owner, secret, troubled, cascade
+):
+    InitiativeFactory(key_result=cascade["team_kr"], status=Initiative.Status.DONE)
+    for who in (member, admin, owner):
+        for cycle in (troubled["cycle"], cascade["cycle"]):
+            api = _map(org, who, cycle)
+            panel = map_page.map_panel(org=org, membership=who, cycle=cycle)
+            assert panel["warnings"] == api["warnings"]
+            assert panel["counts"] == {k: v for k, v in api["counts"].items() if k != "shown"}
+    hidden = map_page.map_panel(org=org, membership=member, cycle=cascade["cycle"])["counts"]
+    seen = map_page.map_panel(org=org, membership=admin, cycle=cascade["cycle"])["counts"]
+    assert seen["objectives"] == hidden["objectives"] + 1  # the private objective
+    assert seen["key_results"] == hidden["key_results"] + secret.key_results.count()
+
+
+def test_the_panel_of_another_orgs_cycle_is_404(org, owner, troubled, client_for):
+    other_cycle = CycleFactory(organization=OrganizationFactory())
+    assert _panel(client_for(owner), org, other_cycle).status_code == 404
 
 
 def test_htmx_filter_swaps_only_the_map_body(org, owner, cascade, client_for):
@@ -412,7 +447,7 @@ def _queries(fn) -> int:
     return len(ctx.captured_queries)
 
 
-@pytest.mark.parametrize("target", ["selector", "page", "page_signal", "page_group", "api"])
+@pytest.mark.parametrize("target", ["selector", "page", "page_signal", "page_group", "panel", "api"])
 def test_query_count_is_the_same_for_10_and_300_objectives(org, member, client_for, api_client_for, target):
     small, big = CycleFactory(organization=org, name="small"), CycleFactory(organization=org, name="big")
     _grow(org, member, small, 10)
@@ -423,6 +458,7 @@ def test_query_count_is_the_same_for_10_and_300_objectives(org, member, client_f
         "page": lambda c: lambda: _page(client, org, cycle=c.public_id),
         "page_signal": lambda c: lambda: _page(client, org, cycle=c.public_id, signal="no_work"),
         "page_group": lambda c: lambda: _page(client, org, cycle=c.public_id, kr=_root_kr(c).public_id),
+        "panel": lambda c: lambda: _panel(client, org, c),
         "api": lambda c: lambda: _api(api, org, cycle=c.public_id),
     }[target]
     calls(small)()  # warm caches (sessions, content types)
@@ -447,6 +483,10 @@ def test_page_selector_runs_at_most_eight_queries(org, member, troubled, django_
     # cycles, objectives, check-in slots, whole-map totals, the rendered objectives' KRs, owners, teams, contributions
     with django_assert_max_num_queries(8):
         map_page.map_page(org=org, membership=member, cycle=troubled["cycle"])
+    with django_assert_max_num_queries(7):  # the page's first paint: no whole-map totals
+        map_page.map_page(org=org, membership=member, cycle=troubled["cycle"], panel=False)
+    with django_assert_max_num_queries(4):  # the panel: cycles, objectives, check-in slots, totals
+        map_page.map_panel(org=org, membership=member, cycle=troubled["cycle"])
     with django_assert_max_num_queries(8):  # per-objective roll-up instead of totals
         map_page.map_page(org=org, membership=member, cycle=troubled["cycle"], signal="stale")
 
@@ -514,7 +554,8 @@ def test_the_page_renders_a_bounded_first_view_and_loads_the_rest_of_a_level(org
     body = _page(client, org, cycle=cycle.public_id).content.decode()
     assert "Company goal 2" in body and "Company goal 3" not in body
     assert "2 objectives not shown yet at this level" in body
-    assert 'data-testid="warning-unowned"' in body  # the panel still counts the whole map
+    assert "5 objectives" in body  # the counts cover the whole map
+    assert 'data-testid="warning-unowned"' in _panel(client, org, cycle).content.decode()
     rest = client.get(reverse("okrmap:map", args=[org.slug]), {"cycle": cycle.public_id, "roots_from": 3})
     text = rest.content.decode()
     assert rest.status_code == 200 and "Company goal 3" in text and "Company goal 4" in text
