@@ -21,6 +21,7 @@ class UserAdmin(BaseUserAdmin):
 class OrganizationAdmin(admin.ModelAdmin):
     list_display = ["name", "slug", "timezone", "created_at"]
     search_fields = ["name", "slug"]
+    exclude = ["slack_webhook_url"]  # a customer's secret: staff don't see it (set on the check-in settings page)
 
 
 class TenantAdmin(admin.ModelAdmin):
@@ -38,6 +39,7 @@ class MembershipAdmin(TenantAdmin):
 @admin.register(Team)
 class TeamAdmin(TenantAdmin):
     list_display = ["name", "organization", "parent", "lead"]
+    exclude = ["slack_webhook_url"]  # a customer's secret, as on OrganizationAdmin
 
 
 @admin.register(Invitation)

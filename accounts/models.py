@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
+from okrapp.crypto import EncryptedTextField
 from okrapp.db import OrgScopedQuerySet, TenantModel
 
 TIMEZONE_CHOICES = sorted((tz, tz) for tz in zoneinfo.available_timezones() if "/" in tz or tz == "UTC")
@@ -99,7 +100,9 @@ class Organization(models.Model):
     signal_settings = models.JSONField(default=dict, blank=True)
     # Nudge pipeline settings (checkins/nudges.py; edited on the org's check-in settings page).
     reminders_enabled = models.BooleanField(default=True, help_text="Send one reminder ~2 days after the nudge.")
-    slack_webhook_url = models.URLField(max_length=300, blank=True)
+    # A Slack incoming-webhook URL is a secret (anyone holding it can post into the customer's Slack): encrypted at
+    # rest, validated by checkins.slack.slack_webhook_validate (https, Slack host, <= 300 chars), never shown back.
+    slack_webhook_url = EncryptedTextField(blank=True, default="")
     digest_weekday = models.PositiveSmallIntegerField(choices=Weekday.choices, default=Weekday.MONDAY)
     digest_hour = models.PositiveSmallIntegerField(default=8, help_text="Local hour, 0-23.")
     # Compare-and-set key for the weekly leader digest: the local week it was last sent for.
@@ -170,8 +173,8 @@ class Team(TenantModel):
     parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="children")
     lead = models.ForeignKey(Membership, null=True, blank=True, on_delete=models.SET_NULL, related_name="led_teams")
     members = models.ManyToManyField(Membership, through="TeamMember", related_name="teams", blank=True)
-    # Optional Slack incoming webhook for this team's nudges and digest (else the org's).
-    slack_webhook_url = models.URLField(max_length=300, blank=True)
+    # Optional Slack incoming webhook for this team's nudges and digest (else the org's). Encrypted: see Organization.
+    slack_webhook_url = EncryptedTextField(blank=True, default="")
 
     class Meta:
         ordering = ["name"]

@@ -371,6 +371,7 @@ def api_token_authenticate(*, secret: str) -> ApiToken | None:
     prefix = secret[len(API_TOKEN_PREFIX) :].split("_", 1)[0]
     token = (
         ApiToken.objects.select_related("organization", "membership__user")  # tenancy: system (auth lookup)
+        .defer("organization__slack_webhook_url")  # encrypted; not needed to authenticate
         .filter(prefix=prefix, revoked_at=None, membership__is_active=True)
         .first()
     )

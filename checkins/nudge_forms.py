@@ -84,6 +84,9 @@ def _plain(kr) -> str:
 
 
 class CheckinSettingsForm(forms.Form):
+    """The org's check-in settings. The stored Slack URL is a secret and is never rendered back: the field starts
+    blank, blank keeps the current URL, and `remove_slack` (shown only while one is set) disconnects it."""
+
     timezone = forms.ChoiceField(choices=TIMEZONE_CHOICES, label="Default time zone")
     checkin_weekday = forms.TypedChoiceField(choices=Weekday.choices, coerce=int, label="Check-in day")
     checkin_hour = forms.TypedChoiceField(choices=HOUR_CHOICES, coerce=int, label="Check-in hour (local time)")
@@ -93,15 +96,44 @@ class CheckinSettingsForm(forms.Form):
         max_length=300,
         label="Slack incoming webhook URL",
         help_text="Optional. Nudges and the digest are also posted there. https://hooks.slack.com/services/…",
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
     )
+    remove_slack = forms.BooleanField(required=False, label="Disconnect Slack (stop posting to the current webhook)")
     digest_weekday = forms.TypedChoiceField(choices=Weekday.choices, coerce=int, label="Leader digest day")
     digest_hour = forms.TypedChoiceField(choices=HOUR_CHOICES, coerce=int, label="Leader digest hour (local time)")
+
+    def __init__(self, *args, slack_hint: str = "", **kwargs):
+        """slack_hint: the masked current URL (checkins.slack.slack_webhook_mask), "" when Slack is not set."""
+        super().__init__(*args, **kwargs)
+        self.slack_connected = bool(slack_hint)
+        if self.slack_connected:
+            field = self.fields["slack_webhook_url"]
+            field.label = "New Slack incoming webhook URL"
+            field.help_text = f"Slack is connected ({slack_hint}). Leave blank to keep it; paste a URL to replace it."
+        else:
+            del self.fields["remove_slack"]
 
     def clean_slack_webhook_url(self) -> str:
         try:
             return slack_webhook_validate(self.cleaned_data.get("slack_webhook_url", ""))
         except forms.ValidationError as exc:
             raise forms.ValidationError(exc.message_dict["slack_webhook_url"]) from None
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("remove_slack") and cleaned.get("slack_webhook_url"):
+            self.add_error("remove_slack", "Either paste a new URL or disconnect Slack, not both.")
+        return cleaned
+
+    def settings_changes(self) -> dict:
+        """cleaned_data as keyword arguments for organization_update_checkin_settings (Slack left out = keep it)."""
+        changes = dict(self.cleaned_data)
+        remove = changes.pop("remove_slack", False)
+        if remove:
+            changes["slack_webhook_url"] = ""
+        elif not changes.get("slack_webhook_url"):
+            changes.pop("slack_webhook_url", None)
+        return changes
 
 
 class TeamSlackForm(forms.Form):

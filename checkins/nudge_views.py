@@ -14,6 +14,7 @@ from checkins.links import LinkProblem, nudge_link_resolve, nudge_link_submit
 from checkins.nudge_forms import CheckinSettingsForm, LinkCheckinForm, TeamSlackForm
 from checkins.nudge_settings import CHECKIN_SETTINGS, organization_update_checkin_settings, team_set_slack_webhook
 from checkins.services import BatchValidationError
+from checkins.slack import slack_webhook_mask
 from checkins.tasks import send_test_nudge
 from okrapp.forms import add_validation_errors
 from okrapp.tenancy import org_member_required
@@ -53,18 +54,22 @@ def nudge_checkin(request, token: str):
     return render(request, "checkins/nudge_checkin.html", context, status=422 if form.errors else 200)
 
 
-def _settings_initial(org) -> dict:
-    return {name: getattr(org, name) for name in CHECKIN_SETTINGS}
+def _settings_form(org, data=None) -> CheckinSettingsForm:
+    # The Slack URL is a secret: the form gets only a masked hint, never the URL as an initial value.
+    initial = {name: getattr(org, name) for name in CHECKIN_SETTINGS if name != "slack_webhook_url"}
+    return CheckinSettingsForm(data, initial=initial, slack_hint=slack_webhook_mask(org.slack_webhook_url))
 
 
 @org_member_required(min_role=Role.ADMIN)
 def org_settings(request):
     """Default check-in day/hour/time zone, reminders, Slack webhook, digest day; the test-nudge button."""
     org = request.organization
-    form = CheckinSettingsForm(request.POST or None, initial=_settings_initial(org))
+    form = _settings_form(org, request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            organization_update_checkin_settings(actor=request.membership, ip=client_ip(request), **form.cleaned_data)
+            organization_update_checkin_settings(
+                actor=request.membership, ip=client_ip(request), **form.settings_changes()
+            )
         except ValidationError as exc:
             add_validation_errors(form, exc)
         else:
@@ -77,10 +82,11 @@ def _render_settings(request, *, form, team_form):
     org = request.organization
     teams = Team.objects.for_org(org).order_by("name")
     if form is None:
-        form = CheckinSettingsForm(initial=_settings_initial(org))
+        form = _settings_form(org)
     team_form = team_form or TeamSlackForm(teams=teams)
     status = 422 if form.errors or team_form.errors else 200
-    context = {"form": form, "team_form": team_form, "teams": teams}
+    team_hints = [(team, slack_webhook_mask(team.slack_webhook_url)) for team in teams]
+    context = {"form": form, "team_form": team_form, "teams": teams, "team_hints": team_hints}
     return render(request, "checkins/org_settings.html", context, status=status)
 
 

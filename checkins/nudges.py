@@ -528,6 +528,9 @@ def _send_locked(*, cursor, receipt_ids: list[int], result: SendResult) -> None:
     receipts = list(
         CheckinNudge.objects.filter(pk__in=receipt_ids, sent_at=None)  # tenancy: by receipt id (task input)
         .select_related("membership__user", "membership__organization")
+        # The encrypted Slack URL is read once per org after sending (_post_nudges_to_slack): a decryption
+        # problem must not stop the emails, and one decryption per receipt would be wasted work.
+        .defer("membership__organization__slack_webhook_url")
         .order_by("pk")
     )
     result.already += len(receipt_ids) - len(receipts)
@@ -594,9 +597,14 @@ def _post_nudges_to_slack(memberships: list[Membership]) -> None:
         .values("membership_id", "team__slack_webhook_url")
     ):
         team_hooks.setdefault(tm["membership_id"], tm["team__slack_webhook_url"])
+    org_hooks = dict(
+        Organization.objects.filter(pk__in={m.organization_id for m in memberships})  # tenancy: the batch's orgs
+        .exclude(slack_webhook_url="")
+        .values_list("pk", "slack_webhook_url")
+    )
     by_hook: dict[str, list[Membership]] = defaultdict(list)
     for m in memberships:
-        hook = team_hooks.get(m.pk) or m.organization.slack_webhook_url
+        hook = team_hooks.get(m.pk) or org_hooks.get(m.organization_id)
         if hook:
             by_hook[hook].append(m)
     for hook, people in by_hook.items():

@@ -58,6 +58,20 @@ def slack_webhook_validate(url: str) -> str:
     return url
 
 
+def slack_webhook_mask(url: str) -> str:
+    """A hint that is safe to show or log: scheme, host and at most the first path segment, the rest hidden.
+
+    "https://hooks.slack.com/services/T1/B2/secret" -> "https://hooks.slack.com/services/…/••••". The path after
+    "/services/" is the secret part of an incoming webhook, so none of it is shown.
+    """
+    if not url:
+        return ""
+    parts = urlsplit(url)
+    first = parts.path.lstrip("/").split("/", 1)[0]
+    shown = f"{parts.scheme}://{parts.hostname or ''}" + (f"/{first}" if first else "")
+    return f"{shown}/…/••••"
+
+
 def _retry_after(response: requests.Response) -> int | None:
     try:
         return max(1, min(int(response.headers.get("Retry-After", "")), MAX_RETRY_AFTER))
@@ -70,7 +84,7 @@ def slack_post(*, url: str, payload: dict) -> None:
     try:
         slack_webhook_validate(url)  # the stored value is re-checked: never post to a non-Slack host
     except ValidationError as exc:
-        raise SlackError(f"refusing to post to {url!r}: {exc.messages[0]}") from None
+        raise SlackError(f"refusing to post to {slack_webhook_mask(url)}: {exc.messages[0]}") from None
     try:
         response = requests.post(url, json=payload, timeout=TIMEOUT, allow_redirects=False)
     except requests.RequestException as exc:

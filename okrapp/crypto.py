@@ -2,7 +2,7 @@
 
 Fernet is AES-128-CBC with an HMAC-SHA256 over the ciphertext, so a tampered or foreign value fails to decrypt
 instead of decrypting to garbage. Each encryption uses a fresh IV: equal plaintexts give different tokens, which
-is why an encrypted column cannot be searched (EncryptedTextField refuses lookups other than isnull).
+is why an encrypted column cannot be searched (EncryptedTextField refuses lookups other than isnull and `= ""`).
 
 Keys:
 - FIELD_ENCRYPTION_KEY: one or more Fernet keys (urlsafe base64 of 32 bytes), comma-separated. The first key
@@ -25,6 +25,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.conf import settings
 from django.core.exceptions import FieldError, ImproperlyConfigured
 from django.db import models
+from django.db.models.lookups import Exact
 
 HKDF_SALT = b"okrapp.crypto"
 HKDF_INFO = b"field-encryption-v1"
@@ -84,12 +85,25 @@ def reencrypt(token: str) -> str:
     return fernet().rotate(token.encode("ascii")).decode("ascii")
 
 
+class EmptyOnlyExact(Exact):
+    """`= ''` on an encrypted column: correct because "" is stored unencrypted. Any other value is refused, since
+    comparing a plaintext (or a fresh encryption of it) with the stored tokens can never match."""
+
+    def get_prep_lookup(self):
+        if self.rhs is not None and (not isinstance(self.rhs, str) or self.rhs != ""):
+            raise FieldError(
+                f"{self.lhs.output_field.name} is encrypted: it can only be compared with an empty string."
+            )
+        return super().get_prep_lookup()
+
+
 class EncryptedTextField(models.TextField):
     """A text column stored Fernet-encrypted; Python code only ever sees the plaintext.
 
-    "" and None are stored as they are (an empty secret is no secret). The column cannot be filtered on: every
-    encryption differs, so only `isnull` lookups are allowed. Load it only where the secret is needed (`.defer()`
-    it on lists), since decryption fails loudly when the key is wrong.
+    "" and None are stored as they are (an empty secret is no secret). The column cannot be searched: every
+    encryption differs, so the only lookups are `isnull` and `exact` with "" (`.exclude(secret="")`: "is it set").
+    Load it only where the secret is needed (`.defer()` it on lists and hot paths), since decryption fails loudly
+    when the key is wrong.
     """
 
     def from_db_value(self, value, expression, connection):
@@ -104,6 +118,8 @@ class EncryptedTextField(models.TextField):
         return encrypt_str(value)
 
     def get_lookup(self, lookup_name):
+        if lookup_name == "exact":
+            return EmptyOnlyExact
         if lookup_name != "isnull":
             raise FieldError(f"{self.name} is encrypted: it cannot be filtered with __{lookup_name}.")
         return super().get_lookup(lookup_name)

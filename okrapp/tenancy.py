@@ -19,8 +19,10 @@ def resolve_membership(user, org_slug: str) -> Membership:
     if not user or not user.is_authenticated:
         raise Http404("No such organization.")
     try:
-        return Membership.objects.select_related("organization", "user").get(
-            user=user, organization__slug=org_slug, is_active=True
+        return (
+            Membership.objects.select_related("organization", "user")
+            .defer("organization__slack_webhook_url")  # encrypted; read only where needed, not on every request
+            .get(user=user, organization__slug=org_slug, is_active=True)
         )
     except Membership.DoesNotExist:
         raise Http404("No such organization.") from None

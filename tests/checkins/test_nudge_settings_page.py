@@ -45,6 +45,77 @@ def test_saving_updates_org_and_reschedules_members(client_for, admin, member):
     assert "secret" not in str(event.diff)
 
 
+def test_the_stored_slack_url_is_never_rendered_only_a_masked_hint(client_for, admin):
+    org = admin.organization
+    org.slack_webhook_url = GOOD["slack_webhook_url"]
+    org.save()
+    Team.objects.create(
+        organization=org, name="Core", slack_webhook_url="https://hooks.slack.com/services/T9/B9/teamkey"
+    )
+    response = client_for(admin).get(url(org))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "T1/B2" not in html and "secret" not in html and "T9/B9" not in html and "teamkey" not in html
+    assert "Slack is connected (https://hooks.slack.com/services/…/••••)" in html
+    assert 'name="slack_webhook_url"' in html and 'value="https://' not in html  # the input starts blank
+    assert 'name="remove_slack"' in html
+    assert html.count("Slack connected") == 1  # the team's chip
+
+
+def test_without_slack_there_is_nothing_to_remove(client_for, admin):
+    html = client_for(admin).get(url(admin.organization)).content.decode()
+    assert 'name="slack_webhook_url"' in html and 'name="remove_slack"' not in html
+    assert "Slack is connected" not in html
+
+
+def test_a_blank_slack_field_keeps_the_current_url(client_for, admin):
+    org = admin.organization
+    org.slack_webhook_url = GOOD["slack_webhook_url"]
+    org.save()
+    response = client_for(admin).post(url(org), {**GOOD, "slack_webhook_url": "", "checkin_hour": "11"})
+    assert response.status_code == 302
+    org.refresh_from_db()
+    assert org.slack_webhook_url == GOOD["slack_webhook_url"] and org.checkin_hour == 11
+    event = AuditEvent.objects.get(verb="organization.checkin_settings_changed")
+    assert "slack_webhook_url" not in event.diff
+
+
+def test_a_new_slack_url_replaces_the_current_one(client_for, admin):
+    org = admin.organization
+    org.slack_webhook_url = GOOD["slack_webhook_url"]
+    org.save()
+    new = "https://hooks.slack.com/services/T1/B3/other"
+    assert client_for(admin).post(url(org), {**GOOD, "slack_webhook_url": new}).status_code == 302
+    org.refresh_from_db()
+    assert org.slack_webhook_url == new
+    event = AuditEvent.objects.get(verb="organization.checkin_settings_changed")
+    assert event.diff["slack_webhook_url"] == ["set", "set"] and "other" not in str(event.diff)
+
+
+def test_remove_slack_disconnects_it(client_for, admin):
+    org = admin.organization
+    org.slack_webhook_url = GOOD["slack_webhook_url"]
+    org.save()
+    response = client_for(admin).post(url(org), {**GOOD, "slack_webhook_url": "", "remove_slack": "on"})
+    assert response.status_code == 302
+    org.refresh_from_db()
+    assert org.slack_webhook_url == ""
+    event = AuditEvent.objects.get(verb="organization.checkin_settings_changed")
+    assert event.diff["slack_webhook_url"] == ["set", ""]
+    assert 'name="remove_slack"' not in client_for(admin).get(url(org)).content.decode()
+
+
+def test_a_new_url_and_remove_together_is_a_form_error(client_for, admin):
+    org = admin.organization
+    org.slack_webhook_url = GOOD["slack_webhook_url"]
+    org.save()
+    response = client_for(admin).post(url(org), {**GOOD, "remove_slack": "on"})
+    assert response.status_code == 422
+    assert b"Either paste a new URL or disconnect Slack, not both." in response.content
+    org.refresh_from_db()
+    assert org.slack_webhook_url == GOOD["slack_webhook_url"]
+
+
 def test_non_slack_webhook_is_a_form_error(client_for, admin):
     response = client_for(admin).post(url(admin.organization), {**GOOD, "slack_webhook_url": "http://evil.example/x"})
     assert response.status_code == 422

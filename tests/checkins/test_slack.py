@@ -176,16 +176,60 @@ def test_nudges_post_to_slack_and_slack_down_never_blocks_email(
         assert len(slack.requests) == post_to_slack.max_retries + 1  # retried, then given up
 
 
-def test_team_webhook_takes_precedence(org, fake_slack, django_capture_on_commit_callbacks, mailoutbox):
+def test_team_webhook_takes_precedence(
+    org, other_org, fake_slack, eager_celery, django_capture_on_commit_callbacks, mailoutbox
+):
     from accounts.models import Team, TeamMember
     from checkins.nudges import _post_nudges_to_slack
+
+    org_hook, team_hook, other_hook = fake_slack(), fake_slack(), fake_slack()
+    org.slack_webhook_url = org_hook.url
+    org.save()
+    other_org.slack_webhook_url = other_hook.url
+    other_org.save()
+    team = Team.objects.create(organization=org, name="Core", slack_webhook_url=team_hook.url)
+    Team.objects.create(organization=org, name="No hook")  # "" is skipped by exclude(team__slack_webhook_url="")
+    a = make_member(org, email="a@acme.test", user__name="Ann")
+    b = make_member(org, email="b@acme.test", user__name="Bob")
+    c = make_member(other_org, email="c@other.test", user__name="Cyd")
+    TeamMember.objects.create(organization=org, team=team, membership=a)
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        _post_nudges_to_slack([a, b, c])
+    assert len(callbacks) == 3
+    # Each URL was read back decrypted from its encrypted column and got exactly its own people.
+    assert [r["text"].split(": ")[1].split(".")[0] for r in team_hook.requests] == ["Ann"]
+    assert [r["text"].split(": ")[1].split(".")[0] for r in org_hook.requests] == ["Bob"]
+    assert [r["text"].split(": ")[1].split(".")[0] for r in other_hook.requests] == ["Cyd"]
+
+
+def test_digest_posts_to_the_team_and_org_webhooks(
+    org, admin, fake_slack, eager_celery, django_capture_on_commit_callbacks, mailoutbox
+):
+    from accounts.models import Team, TeamMember
+    from checkins.digest import digests_send_due
 
     org_hook, team_hook = fake_slack(), fake_slack()
     org.slack_webhook_url = org_hook.url
     org.save()
-    team = Team.objects.create(organization=org, name="Core", slack_webhook_url=team_hook.url)
-    a, b = make_member(org, email="a@acme.test"), make_member(org, email="b@acme.test")
-    TeamMember.objects.create(organization=org, team=team, membership=a)
-    with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        _post_nudges_to_slack([a, b])
-    assert len(callbacks) == 2
+    team = Team.objects.create(organization=org, name="Growth", slack_webhook_url=team_hook.url)
+    Team.objects.create(organization=org, name="Quiet")  # no webhook: nothing posted for it
+    m = make_member(org, email="m@acme.test")
+    TeamMember.objects.create(organization=org, team=team, membership=m)
+    kr = make_kr(m)
+    kr.objective.team = team
+    kr.objective.save()
+    monday_8 = datetime(2026, 6, 15, 8, 5, tzinfo=UTC)  # the org's default digest time
+    with time_machine.travel(monday_8, tick=False), django_capture_on_commit_callbacks(execute=True):
+        assert digests_send_due() >= 1
+    assert [r["text"].split(":")[0] for r in team_hook.requests] == [f"Weekly OKR digest, {org.name} / Growth"]
+    assert [r["text"].split(":")[0] for r in org_hook.requests] == [f"Weekly OKR digest for {org.name}"]
+
+
+def test_a_refused_post_does_not_log_the_webhook_url(settings):
+    from checkins.slack import SlackError, slack_post
+
+    settings.SLACK_WEBHOOK_EXTRA_HOSTS = []
+    with pytest.raises(SlackError) as exc:
+        slack_post(url="http://127.0.0.1:9/services/T1/B2/secret", payload={"text": "x"})
+    assert "secret" not in str(exc.value) and "T1" not in str(exc.value)
+    assert "http://127.0.0.1/services/…/••••" in str(exc.value)

@@ -62,3 +62,41 @@ def test_an_encrypted_column_cannot_be_searched(db):
     with pytest.raises(FieldError, match="encrypted"):
         WebhookEndpoint.objects.filter(secret="whsec_guess").exists()
     assert not WebhookEndpoint.objects.filter(previous_secret__isnull=True).exists()
+
+
+def test_an_encrypted_column_can_be_compared_with_the_empty_string_only(db):
+    # "" is stored unencrypted, so `= ''` is correct: it answers "is the secret set?".
+    from accounts.models import Organization
+
+    with_hook = Organization.objects.create(name="A", slug="a-crypto", slack_webhook_url="https://hooks.slack.com/x")
+    without = Organization.objects.create(name="B", slug="b-crypto")
+    assert list(Organization.objects.filter(slug__endswith="-crypto", slack_webhook_url="")) == [without]
+    assert list(Organization.objects.filter(slug__endswith="-crypto").exclude(slack_webhook_url="")) == [with_hook]
+    assert not WebhookEndpoint.objects.filter(previous_secret="").exists()
+    assert Organization.objects.filter(pk=without.pk, slack_webhook_url=None).count() == 0  # None: IS NULL
+
+
+@pytest.mark.parametrize(
+    "lookup",
+    [
+        {"secret": "whsec_guess"},
+        {"secret__exact": "whsec_guess"},
+        {"secret__iexact": ""},
+        {"secret__in": [""]},
+        {"secret__startswith": ""},
+        {"secret__contains": "whsec"},
+        {"secret__gt": ""},
+    ],
+)
+def test_an_encrypted_column_refuses_every_other_comparison(db, lookup):
+    with pytest.raises(FieldError, match="encrypted"):
+        WebhookEndpoint.objects.filter(**lookup).exists()
+    with pytest.raises(FieldError, match="encrypted"):
+        WebhookEndpoint.objects.exclude(**lookup).exists()
+
+
+def test_an_encrypted_column_cannot_be_compared_with_another_column(db):
+    from django.db.models import F
+
+    with pytest.raises(FieldError, match="encrypted"):
+        WebhookEndpoint.objects.filter(secret=F("previous_secret")).exists()
