@@ -105,6 +105,7 @@ def start_gunicorn(port: int) -> subprocess.Popen:
         "SECURE_COOKIES": "false",
         "STATIC_MANIFEST": "false",
         "LOG_LEVEL": "WARNING",
+        "API_TOKEN_RATE": "1000000/min",  # ~1,500 token requests a minute would otherwise hit the throttle (429)
     }
     cmd = [
         str(ROOT / ".venv" / "bin" / "gunicorn"),

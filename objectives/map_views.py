@@ -16,7 +16,8 @@ from django.shortcuts import render
 from accounts import selectors as account_selectors
 from objectives import map as okr_map
 from objectives import selectors
-from objectives.map_page import map_page, map_panel, nodes_html
+from objectives.map_html import nodes_html
+from objectives.map_page import map_page, map_panel
 from objectives.models import Cycle
 from okrapp.tenancy import org_member_required
 
