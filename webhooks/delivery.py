@@ -18,6 +18,7 @@ import logging
 import random
 import time
 from datetime import datetime, timedelta
+from functools import partial
 
 from django.conf import settings
 from django.db import transaction
@@ -150,7 +151,8 @@ def _record(delivery: WebhookDelivery, outcome: transport.Outcome) -> str:
 
 
 def _count_failure(endpoint: WebhookEndpoint, error: str, now: datetime) -> None:
-    """One more failed delivery in a row; at DISABLE_AFTER_FAILURES the endpoint is switched off (and audited)."""
+    """One more failed delivery in a row; at DISABLE_AFTER_FAILURES the endpoint is switched off, audited, and the
+    org's admins are emailed after commit (webhooks.notifications)."""
     with transaction.atomic():
         endpoints = WebhookEndpoint.objects.filter(pk=endpoint.pk)  # tenancy: system
         endpoints.update(consecutive_failures=F("consecutive_failures") + 1)
@@ -159,9 +161,17 @@ def _count_failure(endpoint: WebhookEndpoint, error: str, now: datetime) -> None
             f"(last: {error or 'no answer'})."
         )[:200]
         disabled = endpoints.filter(is_active=True, consecutive_failures__gte=DISABLE_AFTER_FAILURES).update(
-            is_active=False, disabled_at=now, disabled_reason=reason, updated_at=now
+            is_active=False, disabled_at=now, disabled_reason=reason, disabled_notified_at=None, updated_at=now
         )
         if disabled:
+            from webhooks.tasks import notify_endpoint_disabled
+
+            # The admins get an email; `now` identifies this switch-off, so a task that runs after the endpoint
+            # was switched on (and maybe off again) sends nothing. A failed publish is only logged.
+            transaction.on_commit(
+                partial(notify_endpoint_disabled.delay, endpoint.organization_id, endpoint.pk, now.isoformat()),
+                robust=True,
+            )
             audit_record(
                 org=endpoint.organization,
                 actor=None,

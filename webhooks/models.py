@@ -39,6 +39,9 @@ class WebhookEndpoint(TenantModel):
     consecutive_failures = models.PositiveIntegerField(default=0)
     disabled_at = models.DateTimeField(null=True, blank=True)
     disabled_reason = models.CharField(max_length=200, blank=True)
+    # When the org's admins were emailed about the automatic switch-off at `disabled_at` (webhooks.notifications);
+    # claimed with a compare-and-set before sending, so a redelivered task does not email twice.
+    disabled_notified_at = models.DateTimeField(null=True, blank=True)
     created_by = models.ForeignKey(
         "accounts.Membership", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -2,9 +2,13 @@
 
 `webhooks.deliver` runs on the "integrations" queue (settings.CELERY_TASK_ROUTES): a slow customer endpoint can
 hold a worker for up to the HTTP timeouts, and must not delay check-in nudges on the default queue.
+`webhooks.notify_endpoint_disabled` (an email to the org's admins) stays on the default queue.
 """
 
 from __future__ import annotations
+
+from datetime import datetime
+from smtplib import SMTPException
 
 from celery import shared_task
 
@@ -32,3 +36,19 @@ def prune_webhook_deliveries() -> int:
     from webhooks.delivery import webhook_deliveries_prune
 
     return webhook_deliveries_prune()
+
+
+@shared_task(
+    name="webhooks.notify_endpoint_disabled",
+    autoretry_for=(SMTPException, ConnectionError, TimeoutError),
+    retry_backoff=True,
+    max_retries=5,
+)
+def notify_endpoint_disabled(org_id: int, endpoint_id: int, disabled_at: str) -> None:
+    """Email the org's admins that an endpoint was switched off automatically. Safe to run twice: it sends only
+    while the endpoint is still off since `disabled_at` (ISO 8601) and nobody was told yet."""
+    from webhooks.notifications import webhook_endpoint_disabled_notify
+
+    webhook_endpoint_disabled_notify(
+        org_id=org_id, endpoint_id=endpoint_id, disabled_at=datetime.fromisoformat(disabled_at)
+    )
