@@ -241,14 +241,14 @@ def _post_digest_to_slack(digest: OrgDigest) -> None:
         )
 
     org = digest.org
-    team_hooks = dict(Team.objects.for_org(org).exclude(slack_webhook_url="").values_list("name", "slack_webhook_url"))
-    for name, hook in team_hooks.items():
+    # Only whether a webhook is set is read here (no decryption): the task reads the URL itself.
+    for team_id, name in Team.objects.for_org(org).exclude(slack_webhook_url="").values_list("pk", "name"):
         if name in digest.sections:
             text = f"Weekly OKR digest, {org.name} / {name}: {summary([digest.sections[name]])}."
-            slack_post_enqueue(url=hook, payload={"text": text})
-    if org.slack_webhook_url:
+            slack_post_enqueue(team_id=team_id, payload={"text": text})
+    if Organization.objects.filter(pk=org.pk).exclude(slack_webhook_url="").exists():  # tenancy: this org
         text = f"Weekly OKR digest for {org.name}: {summary(digest.sections.values())}."
-        slack_post_enqueue(url=org.slack_webhook_url, payload={"text": text})
+        slack_post_enqueue(org_id=org.pk, payload={"text": text})
 
 
 def _digest_due(org: Organization, now: datetime) -> date | None:

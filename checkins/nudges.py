@@ -590,31 +590,35 @@ def _post_nudges_to_slack(memberships: list[Membership]) -> None:
     """One Slack message per webhook (team's, else org's) naming who was nudged. Never blocks email."""
     from checkins.slack import slack_post_enqueue
 
-    team_hooks: dict[int, str] = {}
-    for tm in (
+    # Who is nudged where: the team's webhook, else the org's. Only whether one is set is read here (no decryption):
+    # the task reads the URL itself.
+    team_of: dict[int, int] = {}
+    for membership_id, team_id in (
         TeamMember.objects.filter(membership__in=memberships)  # tenancy: the batch's memberships
         .exclude(team__slack_webhook_url="")
-        .values("membership_id", "team__slack_webhook_url")
+        .order_by("team_id")
+        .values_list("membership_id", "team_id")
     ):
-        team_hooks.setdefault(tm["membership_id"], tm["team__slack_webhook_url"])
-    org_hooks = dict(
+        team_of.setdefault(membership_id, team_id)
+    orgs_with_hook = set(
         Organization.objects.filter(pk__in={m.organization_id for m in memberships})  # tenancy: the batch's orgs
         .exclude(slack_webhook_url="")
-        .values_list("pk", "slack_webhook_url")
+        .values_list("pk", flat=True)
     )
-    by_hook: dict[str, list[Membership]] = defaultdict(list)
+    by_hook: dict[tuple[str, int], list[Membership]] = defaultdict(list)
     for m in memberships:
-        hook = team_hooks.get(m.pk) or org_hooks.get(m.organization_id)
-        if hook:
-            by_hook[hook].append(m)
-    for hook, people in by_hook.items():
+        if m.pk in team_of:
+            by_hook["team", team_of[m.pk]].append(m)
+        elif m.organization_id in orgs_with_hook:
+            by_hook["org", m.organization_id].append(m)
+    for (kind, pk), people in by_hook.items():
         org = people[0].organization
         names = ", ".join(sorted(p.user.display_name for p in people))
         text = (
             f"Weekly check-in time at {org.name}: {names}. "
             f"Update your key results: {settings.SITE_URL}{reverse('home')}"
         )
-        slack_post_enqueue(url=hook, payload={"text": text})
+        slack_post_enqueue(**{f"{kind}_id": pk}, payload={"text": text})
 
 
 # --- Test nudge -----------------------------------------------------------------------------------------------------

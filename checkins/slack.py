@@ -95,8 +95,22 @@ def slack_post(*, url: str, payload: dict) -> None:
         raise SlackError(f"Slack answered {response.status_code}: {response.text[:200]}")
 
 
-def slack_post_enqueue(*, url: str, payload: dict) -> None:
-    """Post in the background (checkins.post_to_slack retries with backoff); email never waits for Slack."""
+def slack_post_enqueue(*, org_id: int | None = None, team_id: int | None = None, payload: dict) -> None:
+    """Post to the org's (or the team's) webhook in the background: checkins.post_to_slack retries with backoff and
+    email never waits for Slack. The queued message names the org or team, never the URL: the broker does not hold
+    the secret, and a webhook removed (or replaced) before the post runs is honoured."""
     from checkins.tasks import post_to_slack
 
-    post_to_slack.delay_on_commit(url, payload)
+    assert (org_id is None) != (team_id is None)
+    post_to_slack.delay_on_commit({"team": team_id} if team_id else {"org": org_id}, payload)
+
+
+def slack_hook_url(target: str | dict) -> str:
+    """The webhook URL a queued post goes to: {"org": id} / {"team": id} read now ("" when it was removed since); a
+    plain URL string is what messages queued before this change carry."""
+    if isinstance(target, str):
+        return target
+    from accounts.models import Organization, Team
+
+    model, pk = (Team, target["team"]) if "team" in target else (Organization, target["org"])
+    return model.objects.filter(pk=pk).values_list("slack_webhook_url", flat=True).first() or ""  # tenancy: by id

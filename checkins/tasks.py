@@ -51,10 +51,15 @@ def send_test_nudge(membership_id: int) -> None:
 
 
 @shared_task(name="checkins.post_to_slack", bind=True, max_retries=6, ignore_result=True)
-def post_to_slack(self, url: str, payload: dict) -> None:
-    """POST one message to a Slack webhook; 429/5xx/connection errors retry with backoff, honouring Retry-After."""
-    from checkins.slack import SlackError, SlackRetryable, slack_post
+def post_to_slack(self, target: str | dict, payload: dict) -> None:
+    """POST one message to the Slack webhook of `target` ({"org": id} or {"team": id}, read at each attempt);
+    429/5xx/connection errors retry with backoff, honouring Retry-After. A webhook removed meanwhile: nothing."""
+    from checkins.slack import SlackError, SlackRetryable, slack_hook_url, slack_post
 
+    url = slack_hook_url(target)
+    if not url:
+        logger.info("slack post dropped: the webhook was removed")
+        return
     try:
         slack_post(url=url, payload=payload)
     except SlackRetryable as exc:

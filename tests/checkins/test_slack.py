@@ -233,3 +233,56 @@ def test_a_refused_post_does_not_log_the_webhook_url(settings):
         slack_post(url="http://127.0.0.1:9/services/T1/B2/secret", payload={"text": "x"})
     assert "secret" not in str(exc.value) and "T1" not in str(exc.value)
     assert "http://127.0.0.1/services/…/••••" in str(exc.value)
+
+
+# --- The queue carries a reference, not the secret URL -------------------------------------------------------------
+def test_a_queued_post_names_the_org_or_team_and_never_carries_the_url(
+    org, fake_slack, django_capture_on_commit_callbacks
+):
+    """What Celery puts on the real Redis broker for a nudge's Slack post: the task's arguments name the org (or the
+    team); the URL (a secret, encrypted at rest) never reaches the broker."""
+    import base64
+
+    import redis
+    from django.conf import settings as django_settings
+
+    from accounts.models import Team, TeamMember
+    from checkins.nudges import _post_nudges_to_slack
+    from okrapp.celery import app
+
+    org_hook, team_hook = fake_slack(), fake_slack()
+    org.slack_webhook_url = org_hook.url
+    org.save()
+    team = Team.objects.create(organization=org, name="Core", slack_webhook_url=team_hook.url)
+    a = make_member(org, email="a@acme.test", user__name="Ann")
+    b = make_member(org, email="b@acme.test", user__name="Bob")
+    TeamMember.objects.create(organization=org, team=team, membership=a)
+    broker = redis.Redis.from_url(django_settings.CELERY_BROKER_URL)
+    broker.delete("celery")
+    with django_capture_on_commit_callbacks(execute=True):
+        _post_nudges_to_slack([a, b])
+    messages = [json.loads(raw) for raw in broker.lrange("celery", 0, -1)]
+    broker.delete("celery")
+    raw_bodies = [base64.b64decode(m["body"]).decode() for m in messages]
+    assert sorted(json.dumps(json.loads(body)[0][0]) for body in raw_bodies) == sorted(
+        [json.dumps({"team": team.pk}), json.dumps({"org": org.pk})]
+    )
+    assert all(m["headers"]["task"] == "checkins.post_to_slack" for m in messages)
+    everything = json.dumps(messages) + "".join(raw_bodies)
+    for hook in (org_hook, team_hook):
+        assert hook.url not in everything and hook.url.split("://", 1)[1] not in everything
+    assert app.conf.task_always_eager is False  # they really were published, not run inline
+
+
+def test_the_post_reads_the_url_when_it_runs_and_honours_a_removed_or_replaced_webhook(org, fake_slack):
+    from accounts.models import Team
+
+    old, new = fake_slack(), fake_slack()
+    team = Team.objects.create(organization=org, name="Core", slack_webhook_url=old.url)
+    team.slack_webhook_url = new.url  # replaced after the post was queued
+    team.save()
+    assert post_to_slack.apply(args=[{"team": team.pk}, {"text": "hi team"}]).successful()
+    org.slack_webhook_url = ""  # removed after the post was queued
+    org.save()
+    assert post_to_slack.apply(args=[{"org": org.pk}, {"text": "hi org"}]).successful()
+    assert old.requests == [] and new.requests == [{"text": "hi team"}]
