@@ -111,9 +111,8 @@ def objective_rows(org: Organization, membership: Membership, cycle_ids, *, pare
 
 
 # The KRs of the chosen objectives with what PostgreSQL stores or judges for each, so no rule runs in Python: the
-# stored progress, the signal codes as a bit mask (objectives.health_sql) and the initiatives per status. Done and
-# not started come from the stored counts (`initiatives_total` = every status but cancelled, `initiatives_done`);
-# only in-progress, blocked and cancelled initiatives are aggregated (half the map's initiatives in the bench data).
+# stored progress, the signal codes as a bit mask (objectives.health_sql) and the initiatives per status (stored on
+# the KR by the counts trigger, migrations objectives 0004/0005: the initiatives table is not read).
 # Not sorted by PostgreSQL: Python sorts the rows by (position, created) for less (a sort of 15,000 wide rows cost
 # PostgreSQL more than the rest of the query here).
 KR_COLUMNS = (
@@ -148,8 +147,8 @@ ORDER_AT = KR_COLUMNS.index("position")
 FACTS_AT = len(KR_COLUMNS)
 _KR_SELECT = f"""kr.id, kr.public_id::text, kr.objective_id, kr.title, kr.kind, kr.status, kr.owner_id, kr.confidence,
     kr.progress, kr.weight::float8, {health_sql.KR_CODES_SQL},
-    kr.initiatives_total - kr.initiatives_done - COALESCE(ic.in_progress, 0) - COALESCE(ic.blocked, 0),
-    COALESCE(ic.in_progress, 0), COALESCE(ic.blocked, 0), kr.initiatives_done, COALESCE(ic.cancelled, 0),
+    kr.initiatives_total - kr.initiatives_done - kr.initiatives_in_progress - kr.initiatives_blocked,
+    kr.initiatives_in_progress, kr.initiatives_blocked, kr.initiatives_done, kr.initiatives_cancelled,
     kr.position, date_part('epoch', kr.created_at)"""
 _FLAT_SQL = """(SELECT count(*) = 3 AND count(DISTINCT r.value) = 1 FROM (
         SELECT ci.value FROM checkins_checkin ci
@@ -161,28 +160,16 @@ _KR_FACTS_SELECT = f""", kr.unit, kr.baseline::float8, kr.target::float8, kr.ini
               AND kr.initiatives_done::float8 / kr.initiatives_total >= %(watermelon_done_share)s
          THEN {_FLAT_SQL} ELSE false END"""
 _KR_SQL = """
-WITH chosen AS (SELECT unnest(%(ids)s::bigint[]) AS id),
-ic AS (
-    SELECT i.key_result_id, {counts}
-    FROM initiatives_initiative i
-    JOIN objectives_keyresult k ON k.id = i.key_result_id
-    JOIN chosen ON chosen.id = k.objective_id
-    WHERE i.organization_id = %(org)s AND k.organization_id = %(org)s
-        AND i.status IN ('in_progress', 'blocked', 'cancelled')
-    GROUP BY i.key_result_id
-)
 SELECT {select}
 FROM objectives_keyresult kr
-JOIN chosen ON chosen.id = kr.objective_id
+JOIN unnest(%(ids)s::bigint[]) AS chosen(id) ON chosen.id = kr.objective_id
 JOIN objectives_objective o ON o.id = kr.objective_id
 {joins}
-LEFT JOIN ic ON ic.key_result_id = kr.id
 WHERE kr.organization_id = %(org)s
 """
-_COUNTS = ", ".join(f"count(*) FILTER (WHERE i.status = '{s}') AS {s}" for s in ("in_progress", "blocked", "cancelled"))
 assert INITIATIVE_STATUSES == ("not_started", "in_progress", "blocked", "done", "cancelled")  # _KR_SELECT's order
-KR_SQL = _KR_SQL.format(counts=_COUNTS, select=_KR_SELECT, joins=health_sql.JOINS_SQL)
-KR_FACTS_SQL = _KR_SQL.format(counts=_COUNTS, select=_KR_SELECT + _KR_FACTS_SELECT, joins=health_sql.JOINS_SQL)
+KR_SQL = _KR_SQL.format(select=_KR_SELECT, joins=health_sql.JOINS_SQL)
+KR_FACTS_SQL = _KR_SQL.format(select=_KR_SELECT + _KR_FACTS_SELECT, joins=health_sql.JOINS_SQL)
 
 
 def judge_params(org: Organization, ctx: Context, cycles: dict[int, dict], objective_ids: list[int]) -> dict:

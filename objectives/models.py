@@ -180,10 +180,14 @@ class KeyResult(TenantModel):
         db_persist=True,
         editable=False,
     )
-    # Initiatives that count for the health signals (cancelled ones do not) and how many of them are done. Kept by
-    # a trigger on initiatives_initiative (migration objectives 0004), so every write path counts.
+    # Initiatives that count for the health signals (cancelled ones do not) and how many of them are done, in
+    # progress, blocked; and the cancelled ones (not started = total - done - in progress - blocked). Kept by a
+    # trigger on initiatives_initiative (migrations objectives 0004, 0005), so every write path counts.
     initiatives_total = models.PositiveIntegerField(default=0, editable=False)
     initiatives_done = models.PositiveIntegerField(default=0, editable=False)
+    initiatives_in_progress = models.PositiveIntegerField(default=0, editable=False)
+    initiatives_blocked = models.PositiveIntegerField(default=0, editable=False)
+    initiatives_cancelled = models.PositiveIntegerField(default=0, editable=False)
 
     class Meta:
         ordering = ["position", "created_at"]

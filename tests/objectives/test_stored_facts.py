@@ -72,8 +72,15 @@ def test_stored_progress_follows_save_and_bulk_writes(kr):
     assert kr.progress == 1.0
 
 
+_PER_STATUS = ("initiatives_in_progress", "initiatives_blocked", "initiatives_cancelled")
+
+
 def _counts(pk: int) -> tuple[int, int]:
-    return KeyResult.objects.filter(pk=pk).values_list("initiatives_total", "initiatives_done").get()
+    """(total, done) as stored; and every stored per-status count must equal a recount, after every write."""
+    row = KeyResult.objects.filter(pk=pk).values_list("initiatives_total", "initiatives_done", *_PER_STATUS).get()
+    statuses = list(Initiative.objects.filter(key_result_id=pk).values_list("status", flat=True))
+    assert row[2:] == tuple(statuses.count(s) for s in ("in_progress", "blocked", "cancelled"))
+    return row[:2]
 
 
 def _recount(pk: int) -> tuple[int, int]:
@@ -117,3 +124,58 @@ def test_counts_trigger_is_installed_for_updates_of_status_and_key_result_only()
         )
         names = [row[0] for row in cursor.fetchall()]
     assert names == ["okr_initiative_counts_insert_delete", "okr_initiative_counts_update"]
+
+
+_STATUSES = ["not_started", "in_progress", "blocked", "done", "cancelled"]
+_OPS = st.lists(
+    st.tuples(
+        st.sampled_from(["create", "status", "move", "delete", "bulk_status"]),
+        st.sampled_from(_STATUSES),
+        st.integers(min_value=0, max_value=50),
+    ),
+    min_size=1,
+    max_size=12,
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(ops=_OPS)
+def test_per_status_counts_equal_a_recount_after_any_sequence_of_writes(kr, ops):
+    """Random walks of creates, saves, moves between KRs, deletes and queryset updates: after each, both KRs'
+    stored counts (total, done, in progress, blocked, cancelled) equal a recount of their initiatives."""
+    other = KeyResultFactory(objective=kr.objective)
+    krs = [kr, other]
+    for op, status, n in ops:
+        existing = list(Initiative.objects.filter(key_result__in=krs).order_by("pk"))
+        if op == "create" or not existing:
+            InitiativeFactory(key_result=krs[n % 2], status=status)
+        elif op == "status":
+            initiative = existing[n % len(existing)]
+            initiative.status = status
+            initiative.save()
+        elif op == "move":
+            initiative = existing[n % len(existing)]
+            Initiative.objects.filter(pk=initiative.pk).update(key_result=krs[initiative.key_result_id == kr.pk])
+        elif op == "delete":
+            existing[n % len(existing)].delete()
+        else:
+            Initiative.objects.filter(key_result=krs[n % 2]).update(status=status)
+        for each in krs:
+            assert _counts(each.pk) == _recount(each.pk)
+
+
+def test_the_migration_backfills_every_count_from_the_initiatives(kr):
+    """objectives 0005 recounts what is already there: counts wiped by hand come back from its SQL."""
+    from importlib import import_module
+
+    migration = import_module("objectives.migrations.0005_kr_initiative_counts_per_status")
+    for status in ["done", "blocked", "blocked", "cancelled", "in_progress", "not_started"]:
+        InitiativeFactory(key_result=kr, status=status)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE objectives_keyresult SET initiatives_total = 0, initiatives_done = 0, initiatives_in_progress = 0,"
+            " initiatives_blocked = 0, initiatives_cancelled = 0 WHERE id = %s",
+            [kr.pk],
+        )
+        cursor.execute(migration.COUNTS_FUNCTION)
+    assert _counts(kr.pk) == (5, 1) == _recount(kr.pk)
