@@ -87,3 +87,35 @@ def test_member_checks_in_two_krs_with_the_keyboard(chromium_page, live_server, 
     expect(page.get_by_test_id("chart-current")).to_have_text("30")
     expect(page.get_by_test_id("confidence")).to_have_text("8/10")
     expect(page.get_by_test_id("timeline")).to_contain_text("Good week: wizard shipped")
+
+
+def test_a_row_swapped_in_answers_the_next_key_at_once(chromium_page, live_server, member):
+    """htmx restores focus the moment it swaps a row in; the row's Save button must already work then.
+
+    The next key is pressed from a zero-delay timer started when focus lands in the new row: the earliest moment a
+    person (or a loaded CI browser) can act. With htmx's default 20 ms settle delay that Enter hit an unbound button
+    and nothing was saved.
+    """
+    page = chromium_page
+    today = date.today()
+    cycle = make_cycle(member.organization, start=today - timedelta(days=30), end=today + timedelta(days=60))
+    kr = make_kr(member, cycle=cycle, title="Raise activation", current=34, target=52)
+    login(page, live_server, member.user.email, PASSWORD)
+    expect(page).to_have_url(f"{live_server.url}/o/{member.organization.slug}/my-week/")
+    page.evaluate(
+        """() => document.addEventListener("focusin", (e) => {
+          if (window.__retyped || !e.target.matches(".checkin-value")) return;
+          if (!e.target.closest(".checkin-row").querySelector("[data-testid=field-error]")) return;
+          window.__retyped = true;
+          setTimeout(() => {
+            e.target.value = "41";
+            e.target.dispatchEvent(new KeyboardEvent("keydown", {key: "Enter", bubbles: true}));
+          }, 0);
+        })"""
+    )
+    row = page.locator(f"#kr-row-{kr.public_id}")
+    row.locator(".checkin-value").fill("lots")
+    row.locator(".checkin-value").press("Enter")
+    expect(row.get_by_test_id("checked-in")).to_be_visible()
+    expect(row.get_by_test_id("current-value")).to_have_text("41")
+    assert page.evaluate("window.__retyped") is True
