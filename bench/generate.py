@@ -184,13 +184,10 @@ def generate(*, slug: str, n_objectives: int, seed: int = 7) -> dict:
     }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--objectives", type=int, default=5000)
-    parser.add_argument("--slug", default="bench")
-    args = parser.parse_args()
+def generate_and_save(*, slug: str = "bench", n_objectives: int = 5000) -> dict:
+    """Generate, refresh the planner's statistics and write the state file bench/run.py reads."""
     started = time.perf_counter()
-    state = generate(slug=args.slug, n_objectives=args.objectives)
+    state = generate(slug=slug, n_objectives=n_objectives)
     elapsed = time.perf_counter() - started
     with connection.cursor() as cursor:  # fresh planner statistics, as autovacuum would give a real database
         cursor.execute("ANALYZE")
@@ -198,8 +195,21 @@ def main() -> None:
     print(
         f"org {state['slug']}: {state['objectives']} objectives, {state['key_results']} KRs, "
         f"{state['initiatives']} initiatives in {elapsed:.1f}s; active cycle {state['cycle']} "
-        f"({state['cycle_objectives']} objectives); state in {STATE_FILE.relative_to(ROOT)}"
+        f"({state['cycle_objectives']} objectives); state in {STATE_FILE.relative_to(ROOT)}",
+        flush=True,
     )
+    return state
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--objectives", type=int, default=5000)
+    parser.add_argument("--slug", default="bench")
+    args = parser.parse_args()
+    from bench.state import migrate
+
+    migrate()
+    generate_and_save(slug=args.slug, n_objectives=args.objectives)
 
 
 if __name__ == "__main__":

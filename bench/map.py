@@ -6,7 +6,9 @@
 --generate builds the org with bench/generate.py's generator (5,000 objectives / 15,000 KRs / 20,000 initiatives,
 slug "mapbench") and then aligns it into a cascade: every team/personal objective is aligned to a KR of a company
 objective of its cycle or the year (a few to the objective as a whole, 3% left as orphans), plus 500 secondary
-contributions. State goes to bench/.map-bench.json (bench/.bench.json belongs to bench/run.py).
+contributions. State goes to bench/.map-bench.json (bench/.bench.json belongs to bench/run.py). Without --generate
+the first run does the same when that file is missing or names an org the database does not have (it migrates the
+database first); later runs reuse the org.
 
 Targets, each bounded in count (--requests) and time (--max-seconds), 2 client threads on the same box:
   floor        GET /api/v1/o/<org>/me (token): an authenticated trivial view
@@ -185,7 +187,16 @@ def main() -> None:
     parser.add_argument("--max-seconds", type=float, default=90)
     parser.add_argument("--write-readme", action="store_true")
     args = parser.parse_args()
-    state = generate_and_align(args.objectives) if args.generate else json.loads(STATE_FILE.read_text())
+    from bench.run import setup_django
+
+    setup_django()
+    from bench.state import load_or_generate, migrate
+
+    if args.generate:
+        migrate()
+        state = generate_and_align(args.objectives)
+    else:
+        state = load_or_generate(STATE_FILE, lambda: generate_and_align(args.objectives), "the map's org")
     cookie = session_cookie(state["owner_email"])
     port = free_port()
     base = f"http://127.0.0.1:{port}"

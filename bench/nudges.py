@@ -7,7 +7,8 @@ Measures (DESIGN.md §10): enqueue time (dispatcher: claim + journal + publish 5
 until the sink has every message (the send tasks write the receipts, then send), and that a second dispatcher run
 sends 0. `--enqueue-rounds N` first times the dispatcher alone N times (no worker; the published batches are
 purged), to see its spread on a shared box. Uses its own org, deleted afterwards.
-The database must be migrated (`manage.py migrate`); the Redis db given is flushed (use a db of your own).
+It migrates the database first; the Redis db given is flushed (use a db of your own; `make bench BENCH=nudges`
+runs it on the bench profile's own PostgreSQL and Redis).
 """
 
 from __future__ import annotations
@@ -152,6 +153,9 @@ def main() -> None:
     parser.add_argument("--reuse", action="store_true", help="reuse a --keep org instead of seeding (saves ~1 min)")
     parser.add_argument("--enqueue-rounds", type=int, default=0, help="time the dispatcher alone N times first")
     args = parser.parse_args()
+    from bench.state import migrate
+
+    migrate()
     slug = "bench-nudges"
     purge_broker()
     org = Organization.objects.filter(slug=slug).first() if args.reuse else None

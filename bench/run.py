@@ -5,8 +5,10 @@ raw-SQL + orjson view returning the same rows, measured in one run against gunic
         .venv/bin/python bench/run.py [--requests 300] [--page-requests 40] [--concurrency 2] [--write-readme]
         [--only API,page] [--state bench/.bench.json]
 
-Run bench/generate.py first. gunicorn listens on 127.0.0.1 on a free port and is stopped at the end. Each target is
-bounded in count and in time (--max-seconds); the load generator (threads + requests) runs on the same box.
+The first run migrates the database and generates the data (bench/generate.py) when bench/.bench.json is missing
+or names an org this database does not have; later runs reuse it. gunicorn listens on 127.0.0.1 on a free port and
+is stopped at the end. Each target is bounded in count and in time (--max-seconds); the load generator (threads +
+requests) runs on the same box.
 """
 
 from __future__ import annotations
@@ -41,13 +43,17 @@ def free_port() -> int:
 BENCH_SECRET = "bench-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz"
 
 
-def session_cookie(email: str) -> str:
-    """A logged-in session for the bench org's owner, created directly in the session store."""
+def setup_django() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "okrapp.settings")
     os.environ["SECRET_KEY"] = os.environ.get("SECRET_KEY") or BENCH_SECRET  # gunicorn signs with the same key
     import django
 
     django.setup()
+
+
+def session_cookie(email: str) -> str:
+    """A logged-in session for the bench org's owner, created directly in the session store."""
+    setup_django()
     from importlib import import_module
 
     from django.conf import settings
@@ -193,7 +199,14 @@ def main() -> None:
     args = parser.parse_args()
     if args.only and args.write_readme:
         parser.error("--write-readme records the table of every target: leave out --only")
-    state = json.loads(Path(args.state).read_text())
+    setup_django()
+    if Path(args.state) == STATE_FILE:
+        from bench.generate import generate_and_save
+        from bench.state import load_or_generate
+
+        state = load_or_generate(STATE_FILE, generate_and_save, "5,000 objectives, 15,000 KRs, 20,000 initiatives")
+    else:
+        state = json.loads(Path(args.state).read_text())
     cookie = session_cookie(state["owner_email"])
     has_page = page_url_exists()
     port = free_port()
