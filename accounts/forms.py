@@ -10,6 +10,12 @@ class OrganizationForm(forms.Form):
     name = forms.CharField(max_length=120, widget=forms.TextInput(attrs={"autofocus": True}))
     timezone = forms.ChoiceField(choices=TIMEZONE_CHOICES, initial="UTC")
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # A fresh form starts on the browser's zone (static/js/app.js); a posted one keeps the choice it was sent.
+        if not self.is_bound:
+            self.fields["timezone"].widget.attrs["data-browser-timezone"] = "UTC"
+
 
 class InvitationForm(forms.Form):
     email = forms.EmailField()

@@ -6,7 +6,8 @@ Fixtures and helpers for every test in tests/e2e/:
   tests FAIL with an install hint; browser tests are never skipped.
 - ``chromium_page``: a fresh browser context (cookies, storage) per test, 1280×900, default timeout 10 s, with
   ``base_url`` set to the live server. A failing test leaves a full-page screenshot in ``test-results/``.
-- ``new_page()`` (fixture ``chromium_context_factory``): extra isolated pages for a second user in the same test.
+- ``new_page()`` (fixture ``chromium_context_factory``): extra isolated pages for a second user in the same test;
+  keyword arguments go to the browser context (``timezone_id="Europe/Berlin"``, ``locale=…``).
 - ``login(page, live_server, email, password)``: signs in through the real allauth form.
 - ``logout(page, live_server)``: signs out through the user menu's form.
 - ``outbox_link(page, live_server, contains=...)``: the first link of the newest dev-outbox email that mentions
@@ -21,6 +22,7 @@ import re
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 # pytest-django's live_server runs Django in a thread while Playwright's sync API keeps an asyncio loop running in the
 # main thread; Django's async-safety guard would refuse ORM calls from the test body without this.
@@ -38,6 +40,9 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 DEFAULT_TIMEOUT_MS = 10_000
+# expect() waits as long as actions do (its own default is 5 s): CI shares two cores with PostgreSQL, Redis, the live
+# server and Chromium, and a slow answer there is not a failure of the journey.
+expect.set_options(timeout=DEFAULT_TIMEOUT_MS)
 DESKTOP = {"width": 1280, "height": 900}
 MOBILE = {"width": 390, "height": 844}
 RESULTS_DIR = Path(__file__).resolve().parents[2] / "test-results"
@@ -96,8 +101,8 @@ def chromium_context_factory(chromium_browser, live_server, request):
     """new_page(viewport=DESKTOP) → a page in a fresh, isolated context; all are closed (and shot on failure)."""
     contexts = []
 
-    def new_page(viewport=None):
-        context = chromium_browser.new_context(viewport=viewport or DESKTOP, base_url=live_server.url)
+    def new_page(viewport=None, **options):  # options: Playwright context options, e.g. timezone_id
+        context = chromium_browser.new_context(viewport=viewport or DESKTOP, base_url=live_server.url, **options)
         context.set_default_timeout(DEFAULT_TIMEOUT_MS)
         context.set_default_navigation_timeout(DEFAULT_TIMEOUT_MS)
         contexts.append(context)

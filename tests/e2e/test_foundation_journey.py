@@ -48,7 +48,7 @@ def test_sign_up_create_org_invite_teammate_and_tenant_isolation(chromium_contex
     teammate_email = "teammate@journey.test"
 
     # 1. The founder signs up; without verification there is no way in.
-    page = chromium_context_factory()
+    page = chromium_context_factory(timezone_id="Europe/Berlin")  # the founder's browser is in Berlin
     page.goto(f"{live_server.url}/")
     expect(page).to_have_url(re.compile(r"/accounts/login/"))
     page.get_by_role("link", name="Sign up").first.click()
@@ -61,13 +61,15 @@ def test_sign_up_create_org_invite_teammate_and_tenant_isolation(chromium_contex
     expect(page.locator("h1")).to_contain_text("Create your organization")
     screenshot(page, "first-org")
 
-    # 3. Create the organization: lands on its dashboard with the getting-started card.
+    # 3. Create the organization (its time zone starts on the browser's): lands on its dashboard.
+    expect(page.locator("select[name=timezone]")).to_have_value("Europe/Berlin")
     page.fill("input[name=name]", "Journey Labs")
     page.click("main form button[type=submit]")
     org = Organization.objects.get(name="Journey Labs")
     expect(page).to_have_url(f"{live_server.url}/o/{org.slug}/")
     expect(page.get_by_test_id("getting-started")).to_contain_text("Get started")
     assert Membership.objects.get(organization=org, user__email=founder_email).role == Role.OWNER
+    assert org.timezone == "Europe/Berlin"
 
     # 4. Invite a teammate as Member from the People page.
     page.get_by_role("navigation", name="Main").get_by_role("link", name="People").click()
