@@ -98,7 +98,7 @@ class Organization(models.Model):
     fiscal_year_start_month = models.PositiveSmallIntegerField(default=1)
     # Tunable thresholds for health signals (DESIGN.md §3); missing keys take the documented defaults.
     signal_settings = models.JSONField(default=dict, blank=True)
-    # Nudge pipeline settings (checkins/nudges.py; edited on the org's check-in settings page).
+    # Nudge pipeline settings (checkins/nudge_dispatch.py; edited on the org's check-in settings page).
     reminders_enabled = models.BooleanField(default=True, help_text="Send one reminder ~2 days after the nudge.")
     # A Slack incoming-webhook URL is a secret (anyone holding it can post into the customer's Slack): encrypted at
     # rest, validated by checkins.slack.slack_webhook_validate (https, Slack host, <= 300 chars), never shown back.

@@ -39,7 +39,7 @@ from django.utils import timezone  # noqa: E402
 from accounts.models import Membership, Organization, User  # noqa: E402
 from bench.smtp_sink import SinkProcess  # noqa: E402
 from checkins.models import CheckinNudge  # noqa: E402
-from checkins.nudges import nudges_dispatch  # noqa: E402
+from checkins.nudge_dispatch import nudges_dispatch  # noqa: E402
 from objectives.models import Cycle, KeyResult, Objective  # noqa: E402
 from tests.checkins.worker_harness import CeleryWorker, free_port, purge_broker  # noqa: E402
 

@@ -90,7 +90,7 @@ def nudge_link_resolve(*, token: str, now: datetime | None = None) -> LinkTarget
     membership = receipt.membership
     krs = KeyResult.objects.for_org(membership.organization).filter(
         owner=membership, status=KeyResult.Status.ACTIVE, data_source=KeyResult.DataSource.MANUAL
-    )  # the KRs a nudge is about (checkins.nudges._key_results_by_owner)
+    )  # the KRs a nudge is about (checkins.nudge_send._key_results_by_owner)
     if kr_ids is not None:
         krs = krs.filter(pk__in=kr_ids)
     krs = krs.select_related("objective").order_by("objective__position", "position", "created_at")

@@ -66,8 +66,9 @@ class CheckinNudge(TenantModel):
 
 
 class NudgeClaim(models.Model):
-    """The dispatcher's claim journal: one row per send batch of claimed members, until the send task writes their
-    receipts (checkins/nudges.py). Written in the claim's transaction, deleted in the one that writes the receipts.
+    """The dispatcher's claim journal: one row per send batch of claimed members, until the send task writes
+    their receipts (checkins/nudge_dispatch.py). Written in the claim's transaction, deleted in the one that writes
+    the receipts.
 
     Not tenant data: a batch spans organizations (one SMTP connection per 500 members, whatever their org); the
     receipts it turns into carry each member's organization.

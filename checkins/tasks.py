@@ -13,7 +13,7 @@ logger = logging.getLogger(__name__)
 @shared_task(name="checkins.dispatch_due_nudges")
 def dispatch_due_nudges() -> int:
     """Beat, every 5 minutes (with `expires`): claim due members and fan out send batches. Safe to overlap."""
-    from checkins.nudges import nudges_dispatch
+    from checkins.nudge_dispatch import nudges_dispatch
 
     return nudges_dispatch().claimed
 
@@ -30,7 +30,7 @@ def dispatch_due_nudges() -> int:
 def send_nudge_batch(receipt_ids: list[int]) -> dict:
     """Write the receipts of a claimed batch, then send the nudges of up to 500 receipts over one SMTP connection.
     Idempotent."""
-    from checkins.nudges import nudge_batch_send
+    from checkins.nudge_send import nudge_batch_send
 
     return vars(nudge_batch_send(receipt_ids=receipt_ids))
 
@@ -39,7 +39,7 @@ def send_nudge_batch(receipt_ids: list[int]) -> dict:
 def send_test_nudge(membership_id: int) -> None:
     """The "send me a test nudge" button. Writes no receipt."""
     from accounts.models import Membership
-    from checkins.nudges import nudge_test_send
+    from checkins.nudge_send import nudge_test_send
 
     membership = (
         Membership.objects.select_related("user", "organization")  # tenancy: id from the settings page

@@ -165,7 +165,8 @@ def test_deactivated_member_cannot_use_the_link(client, nudge):
 
 def test_link_from_the_sent_email_works(org, mailoutbox, client, django_capture_on_commit_callbacks):
     from accounts.models import Membership
-    from checkins.nudges import nudge_batch_send, nudges_dispatch
+    from checkins.nudge_dispatch import nudges_dispatch
+    from checkins.nudge_send import nudge_batch_send
 
     m = make_member(org)
     make_kr(m, title="Only KR")

@@ -1,5 +1,5 @@
 """The claim journal with a REAL Celery worker, real Redis and a local SMTP server: batches claimed by the dispatcher
-but lost before any task wrote their receipts are swept and delivered exactly once (checkins/nudges.py)."""
+but lost before any task wrote their receipts are swept and delivered exactly once (checkins/nudge_dispatch.py)."""
 
 import time
 from datetime import timedelta
@@ -10,7 +10,7 @@ from django.db import connection
 from django.utils import timezone
 
 from checkins.models import CheckinNudge, NudgeClaim
-from checkins.nudges import RESEND_AFTER, nudges_dispatch
+from checkins.nudge_dispatch import RESEND_AFTER, nudges_dispatch
 from okrapp.celery import app
 from tests.checkins.test_worker_integration import bulk_due_members
 from tests.checkins.worker_harness import CeleryWorker, SmtpSink, purge_broker

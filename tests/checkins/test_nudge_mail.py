@@ -13,9 +13,11 @@ from aiosmtpd.controller import Controller
 from django.db import connection
 
 from accounts.models import Membership
-from checkins import nudges
+from checkins import nudge_dispatch
 from checkins.models import CheckinNudge, NudgeClaim
+from checkins.nudge_dispatch import nudges_dispatch
 from checkins.nudge_mail import NudgeRenderer, mime_bytes, pipelined_sendmail
+from checkins.nudge_send import nudge_batch_send
 from tests.checkins.nudge_helpers import make_kr, make_member
 from tests.checkins.worker_harness import SinkHandler, free_port
 from tests.factories import OrganizationFactory
@@ -115,9 +117,9 @@ def test_batch_over_a_pipelining_smtp_server_sends_stamps_and_refuses(settings, 
         make_kr(m, title=f"KR {i} für alle")
     Membership.objects.filter(pk__in=[m.pk for m in members]).update(next_nudge_at=MONDAY_9 - timedelta(minutes=1))
     with time_machine.travel(MONDAY_9, tick=False):
-        result = nudges.nudges_dispatch()
-        outcome = nudges.nudge_batch_send(receipt_ids=result.batches[0])
-        again = nudges.nudge_batch_send(receipt_ids=result.batches[0])
+        result = nudges_dispatch()
+        outcome = nudge_batch_send(receipt_ids=result.batches[0])
+        again = nudge_batch_send(receipt_ids=result.batches[0])
     assert (outcome.sent, outcome.refused, again.sent) == (3, 1, 0)
     assert sorted(r[0] for r, _ in handler.messages) == ["p0@example.com", "p1@example.com", "p2@example.com"]
     msg, text, html = _parts(handler.messages[0][1])
@@ -131,8 +133,8 @@ def test_batch_over_a_pipelining_smtp_server_sends_stamps_and_refuses(settings, 
 
 @pytest.mark.django_db(transaction=True)
 def test_parallel_claim_lanes_claim_each_member_once_even_with_two_dispatchers(monkeypatch):
-    monkeypatch.setattr(nudges, "PARALLEL_ABOVE", 10)  # 60 due members: the claim runs in 2 lanes
-    monkeypatch.setattr(nudges, "CLAIM_CHUNK", 7)  # several chunks per lane
+    monkeypatch.setattr(nudge_dispatch, "PARALLEL_ABOVE", 10)  # 60 due members: the claim runs in 2 lanes
+    monkeypatch.setattr(nudge_dispatch, "CLAIM_CHUNK", 7)  # several chunks per lane
     org = OrganizationFactory()
     members = [make_member(org) for _ in range(60)]
     Membership.objects.filter(pk__in=[m.pk for m in members]).update(next_nudge_at=MONDAY_9 - timedelta(minutes=1))
@@ -142,7 +144,7 @@ def test_parallel_claim_lanes_claim_each_member_once_even_with_two_dispatchers(m
         try:
             barrier.wait()
             with time_machine.travel(MONDAY_9, tick=False):
-                results.append(nudges.nudges_dispatch())
+                results.append(nudges_dispatch())
         except Exception as exc:  # surfaced below
             errors.append(exc)
         finally:

@@ -11,9 +11,10 @@ from django.core.mail.backends.locmem import EmailBackend as LocmemBackend
 from django.db import connection, transaction
 
 from accounts.models import Membership
-from checkins import nudges
+from checkins import nudge_dispatch
 from checkins.models import CheckIn, CheckinNudge, NudgeClaim
-from checkins.nudges import RESEND_AFTER, nudge_batch_send, nudge_claims_write_receipts, nudges_dispatch
+from checkins.nudge_dispatch import RESEND_AFTER, nudges_dispatch
+from checkins.nudge_send import nudge_batch_send, nudge_claims_write_receipts
 from checkins.services import checkin_submit
 from objectives.models import KeyResult
 from tests.checkins.nudge_helpers import make_kr, make_member
@@ -279,7 +280,9 @@ def test_a_sender_locks_only_its_own_batch_even_when_receipts_are_scanned_sequen
     mail.outbox = []
     BlockingBackend.entered.clear()
     BlockingBackend.release.clear()
-    monkeypatch.setattr(nudges, "BATCH_SIZE", 20)  # enough ids for PostgreSQL to test the lock call before `= ANY`
+    monkeypatch.setattr(
+        nudge_dispatch, "BATCH_SIZE", 20
+    )  # enough ids for PostgreSQL to test the lock call before `= ANY`
     make_due(OrganizationFactory(), 40)
     with time_machine.travel(MONDAY_9, tick=False):
         result = nudges_dispatch()  # autocommit here: on_commit runs at once; the broker isn't consumed in this test

@@ -7,8 +7,9 @@ import time_machine
 
 from accounts.services import membership_update_preferences
 from checkins.models import CheckinNudge
+from checkins.nudge_dispatch import nudges_dispatch
+from checkins.nudge_send import nudge_batch_send
 from checkins.nudge_settings import organization_update_checkin_settings
-from checkins.nudges import nudge_batch_send, nudges_dispatch
 from checkins.schedule import get_zone, next_nudge_at, week_start_for
 from tests.checkins.nudge_helpers import make_kr, make_member
 from tests.factories import OrganizationFactory

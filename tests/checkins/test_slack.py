@@ -10,7 +10,8 @@ import time_machine
 from django.core.exceptions import ValidationError
 
 from accounts.models import Membership
-from checkins.nudges import nudge_batch_send, nudges_dispatch
+from checkins.nudge_dispatch import nudges_dispatch
+from checkins.nudge_send import nudge_batch_send
 from checkins.slack import slack_webhook_validate
 from checkins.tasks import post_to_slack
 from tests.checkins.nudge_helpers import make_kr, make_member
@@ -180,7 +181,7 @@ def test_team_webhook_takes_precedence(
     org, other_org, fake_slack, eager_celery, django_capture_on_commit_callbacks, mailoutbox
 ):
     from accounts.models import Team, TeamMember
-    from checkins.nudges import _post_nudges_to_slack
+    from checkins.nudge_send import _post_nudges_to_slack
 
     org_hook, team_hook, other_hook = fake_slack(), fake_slack(), fake_slack()
     org.slack_webhook_url = org_hook.url
@@ -247,7 +248,7 @@ def test_a_queued_post_names_the_org_or_team_and_never_carries_the_url(
     from django.conf import settings as django_settings
 
     from accounts.models import Team, TeamMember
-    from checkins.nudges import _post_nudges_to_slack
+    from checkins.nudge_send import _post_nudges_to_slack
     from okrapp.celery import app
 
     org_hook, team_hook = fake_slack(), fake_slack()

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from accounts.models import Membership, User
 from checkins.models import CheckinNudge
-from checkins.nudges import RESEND_AFTER, nudges_dispatch
+from checkins.nudge_dispatch import RESEND_AFTER, nudges_dispatch
 from objectives.models import Cycle, KeyResult, Objective
 from okrapp.celery import app
 from tests.checkins.worker_harness import CeleryWorker, SmtpSink, purge_broker
@@ -132,8 +132,8 @@ def test_killing_the_worker_mid_way_loses_and_duplicates_nothing(sink, worker_fa
     duplicated = {r: c for r, c in counts.items() if c > 1}
     print(f"kill test: killed at {at_kill}/{n}, total {sink.count()}, {time.monotonic() - started:.1f}s")
     assert lost == []
-    # The documented at-least-once window (checkins/nudges.py): a process killed after the server accepted a message
-    # but before its stamp reached PostgreSQL re-sends that one message. So at most one copy per killed pool
+    # The documented at-least-once window (checkins/nudge_dispatch.py): a process killed after the server accepted a
+    # message but before its stamp reached PostgreSQL re-sends that one message. So at most one copy per killed pool
     # process (2), each the same message (same Message-ID); everything else exactly once.
     assert len(duplicated) <= 2 and all(c == 2 for c in duplicated.values()), duplicated
     for rcpt in duplicated:

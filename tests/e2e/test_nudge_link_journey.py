@@ -7,7 +7,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Membership, OutboxMessage, Role
-from checkins.nudges import nudges_dispatch
+from checkins.nudge_dispatch import nudges_dispatch
 from tests.checkins.nudge_helpers import make_kr
 from tests.e2e.conftest import login, screenshot
 from tests.factories import MembershipFactory, OrganizationFactory, verified_email
