@@ -1,10 +1,11 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
 
 from accounts import views as accounts_views
 from checkins import nudge_views
 from okrapp import views
+from okrapp.api.root import api_not_found
 
 urlpatterns = [
     path("", accounts_views.home, name="home"),
@@ -27,6 +28,7 @@ urlpatterns = [
     path("api/v1/o/<slug:org_slug>/", include("webhooks.api.urls")),  # api-webhook-endpoints/-deliveries
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-docs"),
+    re_path(r"^api/(?P<path>.*)$", api_not_found),  # last: unknown API paths answer JSON, not an HTML page
 ]
 
 handler403 = "okrapp.errors.permission_denied"
