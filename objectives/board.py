@@ -83,6 +83,7 @@ def judge(
     owner: Membership | None = None,
     status: str | None = None,
     signal: str | None = None,
+    q: str | None = None,
     level: str | None = None,
     team_key: int | None | bool = False,
     ctx: assembly.Context | None = None,
@@ -92,9 +93,9 @@ def judge(
 
     The filters are applied in Python over the visible objectives of the cycle, which also gives the focus counts
     (objectives per owner / team and cycle) without a query of their own. `level` and `team_key` (a team's pk, or
-    None for "no team") narrow to one group of the board.
+    None for "no team") narrow to one group of the board. `q` (a search) costs one more query.
     """
-    from objectives.selectors import visible_objectives
+    from objectives.selectors import objectives_matching, visible_objectives
 
     ctx = ctx or assembly.Context.for_org(org)
     qs = visible_objectives(org, membership)
@@ -107,6 +108,8 @@ def judge(
             for c in Cycle.objects.for_org(org).values("id", "start_date", "end_date")
         }
     rows = list(qs.order_by("position", "created_at").values_list(*_LEAN_VALUES))
+    # Searched apart from `rows`: the focus counts below need every visible objective, not only the matches.
+    found = set(objectives_matching(qs, q).values_list("pk", flat=True)) if q else None
     by_owner: dict = defaultdict(int)
     by_team: dict = defaultdict(int)
     matching = []
@@ -121,6 +124,8 @@ def judge(
         if team is not None and team_id != team.pk or owner is not None and owner_id != owner.pk:
             continue
         if level is not None and (lvl != level or team_key is not False and team_id != team_key):
+            continue
+        if found is not None and pk not in found:
             continue
         matching.append(
             {
@@ -315,11 +320,12 @@ def board(
     owner: Membership | None = None,
     status: str | None = None,
     signal: str | None = None,
+    q: str | None = None,
     open_group: str | None = None,
 ) -> dict:
     """The cycle page's data: summary and groups for every match, rows for the first page (and `open_group`)."""
     ctx = assembly.Context.for_org(org)
-    judged = judge(org, membership, cycle=cycle, team=team, owner=owner, status=status, signal=signal, ctx=ctx)
+    judged = judge(org, membership, cycle=cycle, team=team, owner=owner, status=status, signal=signal, q=q, ctx=ctx)
     levels = _groups(judged.objectives)
     budget = FIRST_PAGE
     shown: list[tuple[dict, list[int]]] = []
@@ -348,7 +354,7 @@ def board(
         "groups": levels,
         "objectives": objectives,
         "summary": summary(judged.objectives),
-        "filters": {"team": team, "owner": owner, "status": status, "signal": signal},
+        "filters": {"team": team, "owner": owner, "status": status, "signal": signal, "q": q},
         "signal_choices": list(health.LABELS.items()),
     }
 
@@ -381,6 +387,7 @@ def group_page(
     owner: Membership | None = None,
     status: str | None = None,
     signal: str | None = None,
+    q: str | None = None,
 ) -> dict:
     """One page of one group's rows (the htmx "open group" / "show more" fragment)."""
     ctx = assembly.Context.for_org(org)
@@ -392,6 +399,7 @@ def group_page(
         owner=owner,
         status=status,
         signal=signal,
+        q=q,
         level=level,
         team_key=team_pk if level != Objective.Level.COMPANY else False,
         ctx=ctx,

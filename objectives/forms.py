@@ -9,6 +9,8 @@ from accounts.models import Membership, Team
 from objectives.models import Cycle, KeyResult, Objective
 from okrapp.widgets import FastSelect
 
+SEARCH_MAX_LENGTH = 100  # the cycle page's search box and the API's `q`
+
 
 def _people(org):
     return Membership.objects.for_org(org).filter(is_active=True).select_related("user").order_by("user__name")
@@ -227,6 +229,14 @@ class KeyResultForm(forms.Form):
 class ObjectiveFilterForm(forms.Form):
     """GET filters of the cycle page. Unknown values are ignored (a stale bookmark must not 500)."""
 
+    q = forms.CharField(
+        label="Search",
+        required=False,
+        max_length=SEARCH_MAX_LENGTH,
+        widget=forms.TextInput(
+            attrs={"type": "search", "placeholder": "Objective or key result", "autocomplete": "off"}
+        ),
+    )
     team = forms.ChoiceField(required=False, widget=FastSelect)
     owner = forms.ChoiceField(required=False, widget=FastSelect)
     status = forms.ChoiceField(

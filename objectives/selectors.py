@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date
 
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 from django.shortcuts import get_object_or_404
 
 from accounts.models import Membership, Organization, Role, Team, TeamMember
@@ -149,6 +149,18 @@ def contribution_get(*, org: Organization, membership: Membership, public_id) ->
 
 
 # --- Pages --------------------------------------------------------------------------------------------------------
+def objectives_matching(qs, q: str):
+    """Objectives of `qs` whose title or description, or one of whose key results' titles, contains `q` (any case).
+    `qs` is already the caller's visible set, so a search never reaches a private objective or its KRs."""
+    krs = KeyResult.objects.filter(objective=OuterRef("pk"), title__icontains=q)  # tenancy: correlated to qs
+    return qs.filter(Q(title__icontains=q) | Q(description__icontains=q) | Exists(krs))
+
+
+def key_results_matching(qs, q: str):
+    """Key results of `qs` whose title or description contains `q` (any case)."""
+    return qs.filter(Q(title__icontains=q) | Q(description__icontains=q))
+
+
 def _filter_objectives(qs, *, cycle=None, team=None, owner=None, status=None):
     if cycle is not None:
         qs = qs.filter(cycle=cycle)
@@ -182,6 +194,7 @@ def cycle_board(
     owner: Membership | None = None,
     status: str | None = None,
     signal: str | None = None,
+    q: str | None = None,
     open_group: str | None = None,
 ) -> dict:
     """The cycle page: every visible objective matching the filters, grouped by level and team with counts,
@@ -199,6 +212,7 @@ def cycle_board(
         owner=owner,
         status=status,
         signal=signal,
+        q=q,
         open_group=open_group,
     )
 
@@ -214,6 +228,7 @@ def cycle_board_group(
     owner: Membership | None = None,
     status: str | None = None,
     signal: str | None = None,
+    q: str | None = None,
 ) -> dict | None:
     """One page (from `offset`) of one group of the cycle board, e.g. key 'team:<team id>'; None for a bad key."""
     assert cycle.organization_id == org.id
@@ -233,6 +248,7 @@ def cycle_board_group(
         owner=owner,
         status=status,
         signal=signal,
+        q=q,
     )
 
 

@@ -157,7 +157,8 @@ def _board_filters(request, org):
         if values.get("owner")
         else None
     )
-    return form, {"team": team, "owner": owner, "status": values.get("status"), "signal": values.get("signal")}
+    filters = {"team": team, "owner": owner, "status": values.get("status"), "signal": values.get("signal")}
+    return form, {**filters, "q": values.get("q")}
 
 
 def _cycle_tabs(org, cycle, limit: int = 6) -> list:
@@ -176,6 +177,7 @@ def _filter_params(filters: dict) -> dict:
         "owner": filters["owner"].public_id if filters["owner"] else None,
         "status": filters["status"],
         "signal": filters["signal"],
+        "q": filters["q"],
     }
     return {k: v for k, v in params.items() if v}
 

@@ -23,6 +23,7 @@ from objectives import board as okr_board
 from objectives.api import lists
 from objectives.api import serializers as s
 from objectives.api.renderers import ORJSONRenderer
+from objectives.forms import SEARCH_MAX_LENGTH
 from objectives.health import SIGNAL_CODES
 from objectives.models import Contribution, Cycle, KeyResult, Objective
 from objectives.permissions import can_edit_key_result, can_edit_objective
@@ -47,8 +48,24 @@ SIGNAL_PARAM = OpenApiParameter(
 )
 
 
+def search_param(what: str) -> OpenApiParameter:
+    return OpenApiParameter(
+        "q",
+        OpenApiTypes.STR,
+        OpenApiParameter.QUERY,
+        required=False,
+        description=f"Search: only {what} (case-insensitive, at most {SEARCH_MAX_LENGTH} characters).",
+    )
+
+
 class FilterMixin:
     """Query-string filters resolved inside the caller's org; a bad or unknown id is a 400 naming the parameter."""
+
+    def _search(self) -> str | None:
+        q = (self.request.query_params.get("q") or "").strip()
+        if len(q) > SEARCH_MAX_LENGTH:
+            raise ValidationError({"q": [f"Ensure this value has at most {SEARCH_MAX_LENGTH} characters."]})
+        return q or None
 
     def _lookup(self, name: str, qs):
         raw = self.request.query_params.get(name)
@@ -146,6 +163,7 @@ class CycleViewSet(
                 description="Archived objectives are listed only when asked for.",
             ),
             SIGNAL_PARAM,
+            search_param("objectives whose title or description, or one of whose key results' titles, contain it"),
         ],
         responses=s.ObjectiveOutSerializer(many=True),
     ),
@@ -229,11 +247,14 @@ class ObjectiveViewSet(FilterMixin, OrgScopedViewSet):
             "status": self._choice("status", Objective.Status.values),
         }
         signal = self._choice("signal", SIGNAL_CODES)
+        q = self._search()
         qs = selectors._filter_objectives(visible, **filters)
+        if q:
+            qs = selectors.objectives_matching(qs, q)
         if signal:
             # Signals are computed, not stored: judge every candidate with the board's lean judge (constant
             # queries, no reasons built), then page over the matches.
-            judged = okr_board.judge(org, membership, signal=signal, **filters)
+            judged = okr_board.judge(org, membership, signal=signal, q=q, **filters)
             qs = qs.filter(id__in=[o["pk"] for o in judged.objectives])
         source = lists.objective_page(org, qs, visible)  # raw SQL around the ORM's page of ids (objectives.api.lists)
         rows = self.paginate_queryset(source)
@@ -348,6 +369,7 @@ class ObjectiveViewSet(FilterMixin, OrgScopedViewSet):
             uuid_param("owner", "Only KRs owned by this member."),
             OpenApiParameter("status", OpenApiTypes.STR, OpenApiParameter.QUERY, enum=list(KeyResult.Status.values)),
             SIGNAL_PARAM,
+            search_param("key results whose title or description contains it"),
         ],
         responses=s.KeyResultOutSerializer(many=True),
     ),
@@ -401,6 +423,9 @@ class KeyResultViewSet(FilterMixin, OrgScopedViewSet):
         owner = self._lookup("owner", self._people())
         status_ = self._choice("status", KeyResult.Status.values)
         signal = self._choice("signal", SIGNAL_CODES)
+        q = self._search()
+        if q:
+            qs = selectors.key_results_matching(qs, q)
         if objective:
             qs = qs.filter(objective=objective)
         if cycle:
