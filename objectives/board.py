@@ -244,17 +244,30 @@ def summary(judged: list[dict]) -> dict:
     }
 
 
-def render_rows(
+def assemble_rows(
     org: Organization, membership: Membership, pks: list[int], judged: Judged, ctx: assembly.Context
-) -> dict[int, dict]:
-    """Fully assembled objectives (KRs, signals with reasons, owner) for the rows on screen. Four queries."""
+) -> list[dict]:
+    """Fully assembled objectives (KRs, signals with reasons, owner) for `pks`, in no particular order. Three
+    queries; the focus counts come from `judged`."""
     if not pks:
-        return {}
+        return []
     from objectives.selectors import visible_objectives
 
     visible = visible_objectives(org, membership)
     rows = list(assembly.objective_values(org, visible.filter(pk__in=pks)))
-    assembled = assembly.assemble_objectives(org, rows, visible, ctx, focus=(judged.by_owner, judged.by_team))
+    return assembly.assemble_objectives(org, rows, visible, ctx, focus=(judged.by_owner, judged.by_team))
+
+
+def board_order(judged: Judged) -> list[int]:
+    """The judged objectives' pks in the order the board shows them: company, then each team by name, personal."""
+    return [o["pk"] for level in _groups(judged.objectives) for bucket in level["teams"] for o in bucket["members"]]
+
+
+def render_rows(
+    org: Organization, membership: Membership, pks: list[int], judged: Judged, ctx: assembly.Context
+) -> dict[int, dict]:
+    """Fully assembled objectives (KRs, signals with reasons, owner) for the rows on screen. Four queries."""
+    assembled = assemble_rows(org, membership, pks, judged, ctx)
     for o in assembled:
         o["chips"] = row_chips(o)
         o["chips_html"] = chips_html(o["chips"])

@@ -252,6 +252,29 @@ def cycle_board_group(
     )
 
 
+def cycle_export(
+    *,
+    org: Organization,
+    membership: Membership,
+    cycle: Cycle,
+    team: Team | None = None,
+    owner: Membership | None = None,
+    status: str | None = None,
+    signal: str | None = None,
+    q: str | None = None,
+) -> list[dict]:
+    """Every objective the cycle board shows with these filters (same search and privacy), fully assembled with its
+    key results, in the board's order. Constant queries whatever the size (objectives.export writes the CSV)."""
+    assert cycle.organization_id == org.id
+    ctx = assembly.Context.for_org(org)
+    judged = okr_board.judge(
+        org, membership, cycle=cycle, team=team, owner=owner, status=status, signal=signal, q=q, ctx=ctx
+    )
+    order = okr_board.board_order(judged)
+    by_pk = {o["pk"]: o for o in okr_board.assemble_rows(org, membership, order, judged, ctx)}
+    return [by_pk[pk] for pk in order if pk in by_pk]
+
+
 def team_board(*, org: Organization, membership: Membership, team: Team, cycle: Cycle | None = None) -> dict:
     """The team page: the team's visible objectives in `cycle` (default: the current one) and its members."""
     assert team.organization_id == org.id

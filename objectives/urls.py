@@ -10,6 +10,7 @@ urlpatterns = [
     path("cycles/manage/", views.cycle_manage, name="cycle_manage"),
     path("cycles/<uuid:cycle_id>/", views.cycle_detail, name="cycle_detail"),
     path("cycles/<uuid:cycle_id>/board/group/", views.cycle_board_group, name="cycle_board_group"),
+    path("cycles/<uuid:cycle_id>/export.csv", views.cycle_export, name="cycle_export"),
     path("cycles/<uuid:cycle_id>/edit/", views.cycle_edit, name="cycle_edit"),
     path("cycles/<uuid:cycle_id>/activate/", views.cycle_activate, name="cycle_activate"),
     path("cycles/<uuid:cycle_id>/objectives/new/", views.objective_create, name="objective_create"),

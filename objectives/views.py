@@ -11,12 +11,13 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.text import slugify
 from django.views.decorators.http import require_POST
 
 from accounts import selectors as account_selectors
 from accounts.models import Membership, Role, Team
 from checkins.selectors import kr_chart_context
-from objectives import selectors, services
+from objectives import export, selectors, services
 from objectives.forms import (
     AlignmentForm,
     ContributionForm,
@@ -208,6 +209,8 @@ def cycle_detail(request, cycle_id):
         org=org, membership=membership, cycle=cycle, open_group=request.GET.get("open"), **filters
     )
     _link_groups(org, cycle, board, filters)
+    export_url = reverse("objectives:cycle_export", args=[org.slug, cycle.public_id])
+    board["export_url"] = f"{export_url}?{urlencode(_filter_params(filters))}".rstrip("?")
     context = {
         "board": board,
         "cycle": cycle,
@@ -219,6 +222,19 @@ def cycle_detail(request, cycle_id):
     if request.htmx and request.htmx.target == "board":
         return render(request, "objectives/_board.html", context)
     return render(request, "objectives/cycle_detail.html", context)
+
+
+@org_member_required
+def cycle_export(request, cycle_id):
+    """The cycle board as a CSV file, with the filters and search the board had when the link was clicked."""
+    org, membership = request.organization, request.membership
+    cycle = selectors.cycle_get(org=org, public_id=cycle_id)
+    _, filters = _board_filters(request, org)
+    objectives = selectors.cycle_export(org=org, membership=membership, cycle=cycle, **filters)
+    response = HttpResponse(export.to_csv(objectives), content_type="text/csv; charset=utf-8")
+    name = slugify(f"{org.slug} {cycle.name} okrs") or "okrs"
+    response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
+    return response
 
 
 @org_member_required

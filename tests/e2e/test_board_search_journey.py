@@ -1,6 +1,10 @@
 """A leader finds objectives on the cycle board by typing: the board swaps in as they type (htmx), a KR title
-finds its objective, the search survives a reload (it is in the URL) and Clear filters brings everything back."""
+finds its objective, the search survives a reload (it is in the URL), the CSV export takes the same rows, and
+Clear filters brings everything back."""
 
+import csv
+import io
+import pathlib
 import re
 
 from playwright.sync_api import expect
@@ -25,6 +29,14 @@ def test_typing_in_the_board_search_filters_the_cycle(chromium_page, live_server
     expect(rows.filter(has_text="Make onboarding effortless for new teams")).to_have_count(0)
     expect(page).to_have_url(re.compile(r"[?&]q=incidents"))
     expect(search).to_be_focused()  # the board swapped in, the search box kept the caret
+
+    # The export takes what is on screen: the searched objective's key results only.
+    with page.expect_download() as download:
+        page.get_by_test_id("export-csv").click()
+    text = pathlib.Path(download.value.path()).read_text(encoding="utf-8-sig")
+    objectives = {row["Objective"] for row in csv.DictReader(io.StringIO(text))}
+    assert objectives == {"Make the platform boringly reliable"}
+    assert download.value.suggested_filename.endswith(".csv")
 
     page.reload()
     expect(page.get_by_role("searchbox", name="Search")).to_have_value("incidents")
