@@ -43,6 +43,10 @@ REQUEUE_AFTER = timedelta(minutes=2)  # a due delivery not claimed this long aft
 DISABLE_AFTER_FAILURES = 10  # consecutive failed deliveries before an endpoint is switched off
 RETENTION = timedelta(days=30)
 SWEEP_BATCH = 500
+# A switch-off whose admins were not emailed this long after it is re-enqueued by the sweeper (its publish was lost,
+# or its task gave up), for NOTIFY_SWEEP_WINDOW; after that the settings page still shows it.
+NOTIFY_SWEEP_AFTER = timedelta(minutes=5)
+NOTIFY_SWEEP_WINDOW = timedelta(hours=6)
 _STATUS = WebhookDelivery.Status
 
 
@@ -209,7 +213,27 @@ def webhook_deliveries_sweep(*, limit: int = SWEEP_BATCH) -> int:
     exhausted = pending.filter(attempts__gte=MAX_ATTEMPTS).select_related("endpoint")
     for delivery in exhausted.defer("endpoint__secret", "endpoint__previous_secret")[:limit]:
         _record(delivery, transport.Outcome(delivered=False, error="The worker was lost during the last attempt."))
+    _sweep_disabled_notifications(now)
     return len(ids)
+
+
+def _sweep_disabled_notifications(now: datetime) -> int:
+    """Enqueue the admin email again for recent switch-offs nobody was told about. The task claims with a
+    compare-and-set on disabled_notified_at, so a sweep racing the original task still sends one email."""
+    from webhooks.tasks import notify_endpoint_disabled
+
+    untold = WebhookEndpoint.objects.filter(  # tenancy: system (the task re-scopes by org)
+        is_active=False,
+        disabled_notified_at__isnull=True,
+        disabled_at__lte=now - NOTIFY_SWEEP_AFTER,
+        disabled_at__gte=now - NOTIFY_SWEEP_WINDOW,
+    ).values_list("organization_id", "pk", "disabled_at")[:SWEEP_BATCH]
+    count = 0
+    for org_id, pk, disabled_at in untold:
+        # expires: during an SMTP outage, sweeps must not stack up tasks that would all run at once afterwards.
+        notify_endpoint_disabled.apply_async((org_id, pk, disabled_at.isoformat()), expires=60)
+        count += 1
+    return count
 
 
 def webhook_deliveries_prune(*, older_than: timedelta = RETENTION, batch: int = 5000) -> int:

@@ -46,8 +46,9 @@ def webhook_endpoint_disabled_notify(*, org_id: int, endpoint_id: int, disabled_
     Sends nothing when the endpoint is gone, was switched back on (or off and on again: `disabled_at` differs) or
     was already notified. The claim (a compare-and-set of disabled_notified_at) commits before sending, so two
     deliveries of the task send once. If handing the mails to the backend fails, the claim is released and the error
-    re-raised for the task's retry; some recipients may then get the mail twice. A worker killed between the claim
-    and the send loses the notification (at most once): the page still shows the switch-off.
+    re-raised for the task's retry; some recipients may then get the mail twice. A lost publish or a task that gave
+    up is re-enqueued by the delivery sweeper (webhooks.delivery, for a few hours). A worker killed between the
+    claim and the send loses the notification (at most once): the page still shows the switch-off.
     """
     endpoints = WebhookEndpoint.objects.for_org(org_id).filter(pk=endpoint_id)
     now = timezone.now()

@@ -186,3 +186,26 @@ def test_notify_task_is_registered_on_the_default_queue():
 
     assert notify_endpoint_disabled.name == TASK
     assert app.amqp.router.route({}, TASK)["queue"].name == "celery"
+
+
+def test_the_sweeper_sends_a_notification_whose_publish_was_lost(endpoint, fail, people, mailoutbox, eager_celery):
+    from datetime import timedelta
+
+    import time_machine
+
+    from webhooks.delivery import NOTIFY_SWEEP_AFTER, NOTIFY_SWEEP_WINDOW, webhook_deliveries_sweep
+
+    fail(DISABLE_AFTER_FAILURES)  # the on-commit publish never happens: as if the broker was down at that moment
+    endpoint.refresh_from_db()
+    webhook_deliveries_sweep()  # too early: the original task may still be on its way
+    assert mailoutbox == []
+    with time_machine.travel(endpoint.disabled_at + NOTIFY_SWEEP_AFTER + timedelta(seconds=1)):
+        webhook_deliveries_sweep()
+        assert len(mailoutbox) == 3
+        webhook_deliveries_sweep()  # told once: later sweeps find nothing to do
+    assert len(mailoutbox) == 3
+    # A switch-off older than the window is left alone (the settings page still shows it).
+    WebhookEndpoint.objects.filter(pk=endpoint.pk).update(disabled_notified_at=None)
+    with time_machine.travel(endpoint.disabled_at + NOTIFY_SWEEP_WINDOW + timedelta(minutes=1)):
+        webhook_deliveries_sweep()
+    assert len(mailoutbox) == 3
