@@ -236,6 +236,18 @@ def main() -> None:
                 args.page_requests,
                 session,
             ),
+            (
+                "cycle page, search 'partner' (a KR title: 1 in 5 objectives)",
+                f"{base}/o/{slug}/cycles/{cycle}/?q=partner",
+                args.page_requests,
+                session,
+            ),
+            (
+                f"cycle CSV export ({state['cycle_objectives']} objectives, a row per KR)",
+                f"{base}/o/{slug}/cycles/{cycle}/export.csv",
+                max(args.page_requests // 4, 5),
+                session,
+            ),
             ("objective page", f"{base}/o/{slug}/objectives/{objective}/", args.page_requests, session),
             ("dashboard (current cycle summary)", f"{base}/o/{slug}/", args.page_requests, session),
         ]
