@@ -4,12 +4,9 @@ A cycle of a large organization holds over a thousand objectives. The board show
 then each team, then personal) with counts, average progress and signal counts per group, but renders the rows of
 a first page only (company objectives first); the other groups open collapsed and load their rows with htmx, a page
 at a time. Counting and filtering by signal need every objective's progress and signal codes, so `judge()` reads
-lean facts (floats, no timestamps to parse, initiative counts and check-in flatness computed in SQL) and runs
-objectives.progress.kr_progress and health's codes-only functions on them; the rows on screen are then assembled
-in full (reasons, owners, KRs) by objectives.assembly. Six queries whatever the size of the cycle.
-
-(Writing the progress and signal rules in SQL and aggregating per objective inside PostgreSQL was tried: it gave
-identical results on the bench data but was ~1.5x slower, so the rules stay in one place, in Python.)
+lean facts: one row per objective from a roll-up of its KRs' stored progress and their signal codes judged by
+PostgreSQL (objectives.health_sql), plus the objective-level codes from objectives.health. The rows on screen are
+then assembled in full (reasons, owners, KRs) by objectives.assembly. Six queries whatever the size of the cycle.
 """
 
 from __future__ import annotations
@@ -49,6 +46,35 @@ GROUP BY kr.objective_id
 _LEAN_VALUES = ("id", "level", "status", "owner_id", "team_id", "team__public_id", "team__name", "cycle_id")
 
 
+@dataclass(frozen=True)
+class BoardFilters:
+    """What a board is narrowed to (each optional): the cycle page's filters and search, also used by its groups,
+    its CSV export and the objectives API's signal filter."""
+
+    team: Team | None = None
+    owner: Membership | None = None
+    status: str | None = None
+    signal: str | None = None
+    q: str | None = None
+
+    def __bool__(self) -> bool:
+        return any((self.team, self.owner, self.status, self.signal, self.q))
+
+    def params(self) -> dict[str, str]:
+        """The active filters as query parameters (public ids), e.g. for a lazily loaded group's URL."""
+        params = {
+            "team": str(self.team.public_id) if self.team else None,
+            "owner": str(self.owner.public_id) if self.owner else None,
+            "status": self.status,
+            "signal": self.signal,
+            "q": self.q,
+        }
+        return {k: v for k, v in params.items() if v}
+
+
+NO_FILTERS = BoardFilters()
+
+
 @dataclass
 class Judged:
     """Every matching objective, lean: [{pk, level, team, status, progress, codes, kr_count, ...}] in board order,
@@ -79,11 +105,7 @@ def judge(
     membership: Membership,
     *,
     cycle: Cycle | None = None,
-    team: Team | None = None,
-    owner: Membership | None = None,
-    status: str | None = None,
-    signal: str | None = None,
-    q: str | None = None,
+    filters: BoardFilters = NO_FILTERS,
     level: str | None = None,
     team_key: int | None | bool = False,
     ctx: assembly.Context | None = None,
@@ -98,6 +120,7 @@ def judge(
     from objectives.selectors import objectives_matching, visible_objectives
 
     ctx = ctx or assembly.Context.for_org(org)
+    team, owner, status, signal, q = filters.team, filters.owner, filters.status, filters.signal, filters.q
     qs = visible_objectives(org, membership)
     if cycle is not None:
         qs = qs.filter(cycle=cycle)
@@ -329,16 +352,12 @@ def board(
     membership: Membership,
     *,
     cycle: Cycle,
-    team: Team | None = None,
-    owner: Membership | None = None,
-    status: str | None = None,
-    signal: str | None = None,
-    q: str | None = None,
+    filters: BoardFilters = NO_FILTERS,
     open_group: str | None = None,
 ) -> dict:
     """The cycle page's data: summary and groups for every match, rows for the first page (and `open_group`)."""
     ctx = assembly.Context.for_org(org)
-    judged = judge(org, membership, cycle=cycle, team=team, owner=owner, status=status, signal=signal, q=q, ctx=ctx)
+    judged = judge(org, membership, cycle=cycle, filters=filters, ctx=ctx)
     levels = _groups(judged.objectives)
     budget = FIRST_PAGE
     shown: list[tuple[dict, list[int]]] = []
@@ -367,7 +386,7 @@ def board(
         "groups": levels,
         "objectives": objectives,
         "summary": summary(judged.objectives),
-        "filters": {"team": team, "owner": owner, "status": status, "signal": signal, "q": q},
+        "filters": filters,
         "signal_choices": list(health.LABELS.items()),
     }
 
@@ -396,11 +415,7 @@ def group_page(
     level: str,
     team_pk: int | None,
     offset: int,
-    team: Team | None = None,
-    owner: Membership | None = None,
-    status: str | None = None,
-    signal: str | None = None,
-    q: str | None = None,
+    filters: BoardFilters = NO_FILTERS,
 ) -> dict:
     """One page of one group's rows (the htmx "open group" / "show more" fragment)."""
     ctx = assembly.Context.for_org(org)
@@ -408,11 +423,7 @@ def group_page(
         org,
         membership,
         cycle=cycle,
-        team=team,
-        owner=owner,
-        status=status,
-        signal=signal,
-        q=q,
+        filters=filters,
         level=level,
         team_key=team_pk if level != Objective.Level.COMPANY else False,
         ctx=ctx,

@@ -190,11 +190,7 @@ def cycle_board(
     org: Organization,
     membership: Membership,
     cycle: Cycle,
-    team: Team | None = None,
-    owner: Membership | None = None,
-    status: str | None = None,
-    signal: str | None = None,
-    q: str | None = None,
+    filters: okr_board.BoardFilters = okr_board.NO_FILTERS,
     open_group: str | None = None,
 ) -> dict:
     """The cycle page: every visible objective matching the filters, grouped by level and team with counts,
@@ -208,11 +204,7 @@ def cycle_board(
         org,
         membership,
         cycle=cycle,
-        team=team,
-        owner=owner,
-        status=status,
-        signal=signal,
-        q=q,
+        filters=filters,
         open_group=open_group,
     )
 
@@ -224,11 +216,7 @@ def cycle_board_group(
     cycle: Cycle,
     key: str,
     offset: int = 0,
-    team: Team | None = None,
-    owner: Membership | None = None,
-    status: str | None = None,
-    signal: str | None = None,
-    q: str | None = None,
+    filters: okr_board.BoardFilters = okr_board.NO_FILTERS,
 ) -> dict | None:
     """One page (from `offset`) of one group of the cycle board, e.g. key 'team:<team id>'; None for a bad key."""
     assert cycle.organization_id == org.id
@@ -244,11 +232,7 @@ def cycle_board_group(
         level=level,
         team_pk=team_pk,
         offset=max(offset, 0),
-        team=team,
-        owner=owner,
-        status=status,
-        signal=signal,
-        q=q,
+        filters=filters,
     )
 
 
@@ -257,19 +241,13 @@ def cycle_export(
     org: Organization,
     membership: Membership,
     cycle: Cycle,
-    team: Team | None = None,
-    owner: Membership | None = None,
-    status: str | None = None,
-    signal: str | None = None,
-    q: str | None = None,
+    filters: okr_board.BoardFilters = okr_board.NO_FILTERS,
 ) -> list[dict]:
     """Every objective the cycle board shows with these filters (same search and privacy), fully assembled with its
     key results, in the board's order. Constant queries whatever the size (objectives.export writes the CSV)."""
     assert cycle.organization_id == org.id
     ctx = assembly.Context.for_org(org)
-    judged = okr_board.judge(
-        org, membership, cycle=cycle, team=team, owner=owner, status=status, signal=signal, q=q, ctx=ctx
-    )
+    judged = okr_board.judge(org, membership, cycle=cycle, filters=filters, ctx=ctx)
     order = okr_board.board_order(judged)
     by_pk = {o["pk"]: o for o in okr_board.assemble_rows(org, membership, order, judged, ctx)}
     return [by_pk[pk] for pk in order if pk in by_pk]
@@ -287,7 +265,7 @@ def team_board(*, org: Organization, membership: Membership, team: Team, cycle: 
         .values("membership__public_id", "membership__user__name", "membership__user__email")
     ]
     board = (
-        cycle_board(org=org, membership=membership, cycle=cycle, team=team)
+        cycle_board(org=org, membership=membership, cycle=cycle, filters=okr_board.BoardFilters(team=team))
         if cycle
         else {"cycle": None, "groups": [], "objectives": [], "summary": okr_board.summary([])}
     )

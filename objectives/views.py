@@ -18,6 +18,7 @@ from accounts import selectors as account_selectors
 from accounts.models import Membership, Role, Team
 from checkins.selectors import kr_chart_context
 from objectives import export, selectors, services
+from objectives.board import BoardFilters
 from objectives.forms import (
     AlignmentForm,
     ContributionForm,
@@ -158,8 +159,9 @@ def _board_filters(request, org):
         if values.get("owner")
         else None
     )
-    filters = {"team": team, "owner": owner, "status": values.get("status"), "signal": values.get("signal")}
-    return form, {**filters, "q": values.get("q")}
+    return form, BoardFilters(
+        team=team, owner=owner, status=values.get("status"), signal=values.get("signal"), q=values.get("q")
+    )
 
 
 def _cycle_tabs(org, cycle, limit: int = 6) -> list:
@@ -170,27 +172,15 @@ def _cycle_tabs(org, cycle, limit: int = 6) -> list:
     return sorted(tabs, key=lambda c: (c.kind != Cycle.Kind.QUARTER, -c.start_date.toordinal()))
 
 
-def _filter_params(filters: dict) -> dict:
-    """The board's active filters as query parameters (for the group URLs, so a lazily loaded group is filtered
-    the same way as the page that offered it)."""
-    params = {
-        "team": filters["team"].public_id if filters["team"] else None,
-        "owner": filters["owner"].public_id if filters["owner"] else None,
-        "status": filters["status"],
-        "signal": filters["signal"],
-        "q": filters["q"],
-    }
-    return {k: v for k, v in params.items() if v}
-
-
 def _group_url(org, cycle, params: dict, key: str, offset: int = 0, base: str | None = None) -> str:
     base = base or reverse("objectives:cycle_board_group", args=[org.slug, cycle.public_id])
     return f"{base}?{urlencode({**params, 'group': key, **({'offset': offset} if offset else {})})}"
 
 
-def _link_groups(org, cycle, board: dict, filters: dict) -> None:
-    """Give each group of the board its URLs: htmx load (collapsed), next page (expanded), and a no-JS link."""
-    params = _filter_params(filters)
+def _link_groups(org, cycle, board: dict, filters: BoardFilters) -> None:
+    """Give each group of the board its URLs: htmx load (collapsed), next page (expanded), and a no-JS link.
+    Each carries the active filters, so a lazily loaded group is filtered the same way as the page offering it."""
+    params = filters.params()
     page = reverse("objectives:cycle_detail", args=[org.slug, cycle.public_id])
     base = reverse("objectives:cycle_board_group", args=[org.slug, cycle.public_id])
     for level in board["groups"]:
@@ -206,16 +196,16 @@ def cycle_detail(request, cycle_id):
     cycle = selectors.cycle_get(org=org, public_id=cycle_id)
     filter_form, filters = _board_filters(request, org)
     board = selectors.cycle_board(
-        org=org, membership=membership, cycle=cycle, open_group=request.GET.get("open"), **filters
+        org=org, membership=membership, cycle=cycle, filters=filters, open_group=request.GET.get("open")
     )
     _link_groups(org, cycle, board, filters)
     export_url = reverse("objectives:cycle_export", args=[org.slug, cycle.public_id])
-    board["export_url"] = f"{export_url}?{urlencode(_filter_params(filters))}".rstrip("?")
+    board["export_url"] = f"{export_url}?{urlencode(filters.params())}".rstrip("?")
     context = {
         "board": board,
         "cycle": cycle,
         "filter_form": filter_form,
-        "filtered": any(filters.values()),
+        "filtered": bool(filters),
         "cycles": _cycle_tabs(org, cycle),
         "can_create": can_create(membership) and cycle.status != Cycle.Status.CLOSED,
     }
@@ -230,7 +220,7 @@ def cycle_export(request, cycle_id):
     org, membership = request.organization, request.membership
     cycle = selectors.cycle_get(org=org, public_id=cycle_id)
     _, filters = _board_filters(request, org)
-    objectives = selectors.cycle_export(org=org, membership=membership, cycle=cycle, **filters)
+    objectives = selectors.cycle_export(org=org, membership=membership, cycle=cycle, filters=filters)
     response = HttpResponse(export.to_csv(objectives), content_type="text/csv; charset=utf-8")
     name = slugify(f"{org.slug} {cycle.name} okrs") or "okrs"
     response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
@@ -250,10 +240,12 @@ def cycle_board_group(request, cycle_id):
     if offset < 0:
         return HttpResponseBadRequest("offset must be a whole number.")
     key = request.GET.get("group", "")
-    page = selectors.cycle_board_group(org=org, membership=membership, cycle=cycle, key=key, offset=offset, **filters)
+    page = selectors.cycle_board_group(
+        org=org, membership=membership, cycle=cycle, key=key, offset=offset, filters=filters
+    )
     if page is None:
         raise Http404("No such group on this board.")
-    page["more_url"] = _group_url(org, cycle, _filter_params(filters), key, page["next_offset"])
+    page["more_url"] = _group_url(org, cycle, filters.params(), key, page["next_offset"])
     return render(request, "objectives/_board_rows.html", {"page": page})
 
 

@@ -254,7 +254,10 @@ class ObjectiveViewSet(FilterMixin, OrgScopedViewSet):
         if signal:
             # Signals are computed, not stored: judge every candidate with the board's lean judge (constant
             # queries, no reasons built), then page over the matches.
-            judged = okr_board.judge(org, membership, signal=signal, q=q, **filters)
+            narrowed = okr_board.BoardFilters(
+                team=filters["team"], owner=filters["owner"], status=filters["status"], signal=signal, q=q
+            )
+            judged = okr_board.judge(org, membership, cycle=filters["cycle"], filters=narrowed)
             qs = qs.filter(id__in=[o["pk"] for o in judged.objectives])
         source = lists.objective_page(org, qs, visible)  # raw SQL around the ORM's page of ids (objectives.api.lists)
         rows = self.paginate_queryset(source)

@@ -106,7 +106,9 @@ def test_judge_agrees_with_the_full_assembly(org, admin, member, cycle):
     # Every signal filter gives the same objectives as filtering the full assembly.
     for code in health.SIGNAL_CODES:
         expected = {pk for pk, o in full.items() if code in o["signal_codes"]}
-        assert {o["pk"] for o in board.judge(org, admin, cycle=cycle, signal=code).objectives} == expected, code
+        assert {
+            o["pk"] for o in board.judge(org, admin, cycle=cycle, filters=board.BoardFilters(signal=code)).objectives
+        } == expected, code
 
 
 # --- Groups, pages and the group endpoint -------------------------------------------------------------------------

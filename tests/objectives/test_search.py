@@ -35,18 +35,20 @@ def _titles(judged):
 
 def test_the_judge_matches_title_description_and_kr_titles_in_any_case(searchable, cycle, member, admin):
     org = cycle.organization
-    found = _titles(board.judge(org, member, cycle=cycle, q="onboarding"))
+    found = _titles(board.judge(org, member, cycle=cycle, filters=board.BoardFilters(q="onboarding")))
     assert found == {"Make ONBOARDING effortless", "Grow", "Keep customers"}
     # The owner of the private objective finds it; the member above did not.
-    assert "Secret onboarding reorg" in _titles(board.judge(org, admin, cycle=cycle, q="ONBOARDING"))
-    assert _titles(board.judge(org, member, cycle=cycle, q="no such words")) == set()
+    assert "Secret onboarding reorg" in _titles(
+        board.judge(org, admin, cycle=cycle, filters=board.BoardFilters(q="ONBOARDING"))
+    )
+    assert _titles(board.judge(org, member, cycle=cycle, filters=board.BoardFilters(q="no such words"))) == set()
 
 
 def test_a_search_keeps_the_focus_counts_of_the_whole_cycle(cycle, member):
     """Too many objectives for one owner is judged on all of them, not on the ones a search happened to match."""
     for i in range(6):
         ObjectiveFactory(cycle=cycle, owner=member, title=f"Goal {i}", status="active")
-    judged = board.judge(cycle.organization, member, cycle=cycle, q="Goal 3")
+    judged = board.judge(cycle.organization, member, cycle=cycle, filters=board.BoardFilters(q="Goal 3"))
     assert [o["codes"] for o in judged.objectives] and "focus" in judged.objectives[0]["codes"]
 
 

@@ -11,6 +11,7 @@ from django.utils import timezone
 from accounts.models import Role, TeamMember
 from checkins.models import CheckIn
 from objectives import selectors, services
+from objectives.board import BoardFilters
 from objectives.models import KeyResult
 from tests.factories import MembershipFactory, TeamFactory
 from tests.factories_okr import CycleFactory, InitiativeFactory, KeyResultFactory, ObjectiveFactory
@@ -103,11 +104,13 @@ def test_cycle_board_groups_filters_and_signals(org, member, admin, cycle):
     assert team_row["owner"]["initials"]
     assert team_row["key_results"][0]["display"]["target"] == "100"
     assert team_row["status_signal"].code == "off_track" or team_row["status_signal"].code == "at_risk"
-    only_team = selectors.cycle_board(org=org, membership=member, cycle=cycle, team=team)
+    only_team = selectors.cycle_board(org=org, membership=member, cycle=cycle, filters=BoardFilters(team=team))
     assert [o["title"] for o in only_team["objectives"]] == ["Team goal"]
-    watermelons = selectors.cycle_board(org=org, membership=member, cycle=cycle, signal="watermelon")
+    watermelons = selectors.cycle_board(
+        org=org, membership=member, cycle=cycle, filters=BoardFilters(signal="watermelon")
+    )
     assert [o["title"] for o in watermelons["objectives"]] == ["Team goal"]
-    mine = selectors.cycle_board(org=org, membership=member, cycle=cycle, owner=admin)
+    mine = selectors.cycle_board(org=org, membership=member, cycle=cycle, filters=BoardFilters(owner=admin))
     assert [o["title"] for o in mine["objectives"]] == ["Company goal"]
     team_page = selectors.team_board(org=org, membership=member, team=team, cycle=cycle)
     assert [o["title"] for o in team_page["objectives"]] == ["Team goal"]
