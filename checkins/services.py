@@ -18,6 +18,7 @@ from checkins.models import CheckIn
 from initiatives.models import Initiative
 from initiatives.services import initiative_update
 from objectives.models import Cycle, KeyResult
+from okrapp.numbers import parse_number
 from webhooks.events import emit_checkin_created, webhook_batch
 
 # DecimalField(max_digits=18, decimal_places=4): at most 14 digits before the point.
@@ -49,7 +50,7 @@ def checkin_clean_value(*, key_result: KeyResult, value) -> Decimal:
     if isinstance(value, float):
         value = repr(value)
     try:
-        number = Decimal(str(value).strip().replace(",", "")) if isinstance(value, str) else Decimal(value)
+        number = parse_number(value) if isinstance(value, str) else Decimal(value)
     except (InvalidOperation, TypeError, ValueError):
         raise ValidationError({"value": "Enter a number."}) from None
     if not number.is_finite():

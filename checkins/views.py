@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import InvalidOperation
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -25,6 +25,7 @@ from checkins.forms import (
 )
 from checkins.selectors import InitiativeFacts, MyWeekKr
 from okrapp.forms import add_validation_errors
+from okrapp.numbers import parse_number
 from okrapp.tenancy import org_member_required
 
 
@@ -89,7 +90,7 @@ def _kr_row_changed(row: KrRow) -> bool:
     if not row.row.checked_in or data["comment"].strip():
         return True
     try:
-        if Decimal(data["value"].strip().replace(",", "")) != row.kr.current:
+        if parse_number(data["value"]) != row.kr.current:
             return True
     except InvalidOperation:
         return True  # let the service explain what is wrong with it

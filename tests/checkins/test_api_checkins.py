@@ -47,6 +47,15 @@ def test_decimal_strings_are_accepted(api_client_for, member):
     assert response.json()["value"] == 12.3456
 
 
+def test_the_api_takes_machine_numbers_only(api_client_for, member):
+    """Scripts send JSON numbers or "39.5"; a "39,5" is refused by name, never read as 395 (the page reads it)."""
+    kr = make_kr(member, current=7)
+    response = api_client_for(member).post(endpoint("acme", kr), {"value": "39,5"}, format="json")
+    assert response.status_code == 400 and list(response.json()) == ["value"]
+    kr.refresh_from_db()
+    assert kr.current == 7
+
+
 @pytest.mark.parametrize(
     ("payload", "field"),
     [

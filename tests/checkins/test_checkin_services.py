@@ -84,6 +84,22 @@ def test_thousands_separators_are_accepted(member):
     assert submit(member, kr, "1,250").value == Decimal("1250")
 
 
+def test_a_decimal_comma_is_a_decimal_point_not_a_thousands_separator(member):
+    kr = make_kr(member, target=50)
+    assert submit(member, kr, "39,5").value == Decimal("39.5")  # was saved as 395
+    kr.refresh_from_db()
+    assert kr.current == Decimal("39.5")
+
+
+def test_ambiguous_separators_are_refused_not_guessed(member):
+    kr = make_kr(member, current=7)
+    with pytest.raises(ValidationError) as exc:
+        submit(member, kr, "1,2,3")
+    assert errors_of(exc) == {"value": ["Enter a number."]}
+    kr.refresh_from_db()
+    assert kr.current == 7 and not CheckIn.objects.exists()
+
+
 @pytest.mark.parametrize("value", [0, 1, "1", "0.0"])
 def test_binary_milestone_accepts_0_and_1(member, value):
     kr = make_kr(member, kind=KeyResult.Kind.MILESTONE, baseline=0, target=1, current=0)

@@ -1,6 +1,7 @@
 """The My week page: what it lists, Save all (all or nothing), htmx row saves, permissions, other org → 404."""
 
 from datetime import UTC, datetime
+from decimal import Decimal
 
 import pytest
 import time_machine
@@ -100,6 +101,17 @@ def test_save_all_checks_in_every_row(client_for, member):
     initiative.refresh_from_db()
     assert (a.current, a.confidence, b.current, b.confidence) == (5, 7, 2, 6)
     assert (initiative.status, initiative.progress) == ("blocked", 30)
+
+
+def test_save_all_reads_a_decimal_comma(client_for, member):
+    kr = make_kr(member, current=1, confidence=5)
+    services.checkin_submit(org=member.organization, actor=member, key_result=kr, value="39.5", confidence=5)
+    response = client_for(member).post(url(member), row_data(kr, "39,5", "5"))
+    assert response.status_code == 302
+    assert CheckIn.objects.count() == 1  # "39,5" is the current 39.5: unchanged, so no second check-in
+    client_for(member).post(url(member), row_data(kr, "40,25", "5"))
+    kr.refresh_from_db()
+    assert kr.current == Decimal("40.25") and CheckIn.objects.count() == 2
 
 
 def test_save_all_skips_rows_already_checked_in_and_unchanged(client_for, member):
