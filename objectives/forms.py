@@ -217,13 +217,19 @@ class KeyResultForm(forms.Form):
             "unit": kr.unit,
             "unit_label": kr.unit_label,
             "decimals": kr.decimals,
-            "baseline": kr.baseline.normalize() if kr.baseline is not None else None,
-            "target": kr.target.normalize() if kr.target is not None else None,
-            "band_low": kr.band_low.normalize() if kr.band_low is not None else None,
-            "band_high": kr.band_high.normalize() if kr.band_high is not None else None,
+            "baseline": plain_decimal(kr.baseline),
+            "target": plain_decimal(kr.target),
+            "band_low": plain_decimal(kr.band_low),
+            "band_high": plain_decimal(kr.band_high),
             "milestone_steps": "\n".join(kr.milestone_steps or []),
-            "weight": kr.weight.normalize(),
+            "weight": plain_decimal(kr.weight),
         }
+
+
+def plain_decimal(value: Decimal | None) -> str | None:
+    """A stored decimal as a person would type it: no trailing zeros and never an exponent (Decimal("1.2E+6") is
+    what normalize() alone gives for 1,200,000, and editing that text in a field changes the number)."""
+    return None if value is None else format(value.normalize(), "f")
 
 
 class ObjectiveFilterForm(forms.Form):

@@ -5,6 +5,7 @@ does not grow with the data (the same number of queries with 10 and with 1,000 o
 """
 
 import datetime as dt
+import re
 from decimal import Decimal
 
 import pytest
@@ -684,6 +685,23 @@ def test_kr_owner_edits_in_place_and_a_live_change_needs_a_rationale(client_for,
     assert revision.changes["target"] == ["100", "120"] and revision.author == member
     page = client.get(url("objectives:kr_detail", org, kr.public_id))
     assert b"Pricing launch doubled the market." in page.content
+
+
+FIELDS = {"baseline", "target", "band_low", "band_high", "weight"}
+
+
+def test_kr_edit_form_shows_round_numbers_as_typed_never_in_exponent_notation(client_for, admin, objective):
+    kr = KeyResultFactory(
+        objective=objective, owner=admin, kind=KeyResult.Kind.MAINTAIN, baseline=1200000, target=3000000
+    )
+    KeyResult.objects.filter(pk=kr.pk).update(band_low=100, band_high=300, weight=Decimal("2.50"))
+    html = client_for(admin).get(url("objectives:kr_edit", objective.organization, kr.public_id), **HX).content
+    shown = {
+        name: re.search(rb'value="([^"]*)"', tag).group(1).decode()
+        for tag in re.findall(rb"<input[^>]*>", html)
+        if (name := (re.search(rb'name="([^"]+)"', tag) or [b"", b""])[1].decode()) in FIELDS
+    }
+    assert shown == {"baseline": "1200000", "target": "3000000", "band_low": "100", "band_high": "300", "weight": "2.5"}
 
 
 def test_editing_a_draft_kr_needs_no_rationale(client_for, admin, objective):
