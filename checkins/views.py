@@ -77,6 +77,7 @@ def my_week(request):
         initiative_html = [draw.initiative_row(initiative) for initiative in week.initiatives]
     context = {
         "week": week,
+        "read_only": me.role < Role.MEMBER,  # a viewer who still owns rows (demoted): shown, not editable
         "summary": week.summary,
         "kr_rows": mark_safe("".join(kr_html)),  # noqa: S308 - each row is escaped by MyWeekRows
         "initiative_rows": mark_safe("".join(initiative_html)),  # noqa: S308 - idem

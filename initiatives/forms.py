@@ -1,6 +1,6 @@
 from django import forms
 
-from accounts.models import Membership
+from accounts.models import Membership, Role
 from initiatives.models import Initiative
 
 
@@ -19,7 +19,10 @@ class InitiativeForm(forms.Form):
     def __init__(self, *args, org, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["owner"].queryset = (
-            Membership.objects.for_org(org).filter(is_active=True).select_related("user").order_by("user__name")
+            Membership.objects.for_org(org)
+            .filter(is_active=True, role__gte=Role.MEMBER)  # viewers cannot update an initiative
+            .select_related("user")
+            .order_by("user__name")
         )
         self.fields["owner"].label_from_instance = lambda m: m.user.display_name
 

@@ -90,6 +90,8 @@ KEY_RESULT_VALUES = (
     "owner__timezone",
     "owner__checkin_weekday",
     "owner__checkin_hour",
+    "owner__is_active",
+    "owner__role",
 )
 # A KR's own columns: assemble_objectives already has its objective's row, so it skips the join.
 KEY_RESULT_OWN_VALUES = tuple(v for v in KEY_RESULT_VALUES if not v.startswith("objective__"))
@@ -413,6 +415,8 @@ def build_key_result(row: dict, ctx: Context, counts: tuple[int, int], recent: l
         "last_checkin": recent[0] if recent else None,
         "owner": person(row["owner__public_id"], row["owner__user__name"], row["owner__user__email"]),
         "owner_pk": row["owner_id"],
+        "owner_active": row["owner__is_active"],
+        "owner_role": row["owner__role"],
         "progress": prog.value,
         "progress_pct": prog.percent,
         "below_baseline": prog.below_baseline,

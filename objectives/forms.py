@@ -5,7 +5,7 @@ from decimal import Decimal
 
 from django import forms
 
-from accounts.models import Membership, Team
+from accounts.models import Membership, Role, Team
 from objectives.models import Cycle, KeyResult, Objective
 from okrapp.widgets import FastSelect
 
@@ -13,7 +13,14 @@ SEARCH_MAX_LENGTH = 100  # the cycle page's search box and the API's `q`
 
 
 def _people(org):
-    return Membership.objects.for_org(org).filter(is_active=True).select_related("user").order_by("user__name")
+    """Who can own an objective or a key result: active members with at least the Member role (viewers cannot
+    check in)."""
+    return (
+        Membership.objects.for_org(org)
+        .filter(is_active=True, role__gte=Role.MEMBER)
+        .select_related("user")
+        .order_by("user__name")
+    )
 
 
 def _person_label(m: Membership) -> str:

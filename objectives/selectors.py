@@ -410,7 +410,7 @@ class _KRView:
         self.title, self.kind = kr["title"], kr["kind"]
         self.baseline, self.target = kr["baseline"], kr["target"]
         self.owner_id = kr["owner_pk"]
-        self.owner = type("Owner", (), {"is_active": True})()
+        self.owner = Membership(is_active=kr["owner_active"], role=kr["owner_role"]) if kr["owner_pk"] else None
 
 
 def _blockers_from_assembled(objective: Objective, assembled: dict) -> list[str]:

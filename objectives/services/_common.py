@@ -6,7 +6,7 @@ from decimal import Decimal
 from django.core.exceptions import ValidationError
 
 from accounts.audit import audit_record
-from accounts.models import Membership, Organization, Team
+from accounts.models import Membership, Organization, Role, Team
 
 
 def same_org(org: Organization, *objs) -> None:
@@ -58,6 +58,11 @@ def check_person(org: Organization, person: Membership | None, field: str = "own
         return
     if person.organization_id != org.id or not person.is_active:
         raise ValidationError({field: "Choose an active member of this organization."})
+    if person.role < Role.MEMBER:
+        # Viewers cannot check in, so a goal or a bet they owned would go stale with nobody able to update it.
+        raise ValidationError(
+            {field: "Viewers cannot own goals or work: choose a member, or give them the Member role."}
+        )
 
 
 def check_team(org: Organization, team: Team | None, field: str = "team") -> None:

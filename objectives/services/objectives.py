@@ -6,7 +6,7 @@ from decimal import Decimal
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from accounts.models import Membership, Organization, Team
+from accounts.models import Membership, Organization, Role, Team
 from checkins.models import CheckIn
 from objectives.models import Cycle, KeyResult, Objective
 from objectives.progress import kr_progress
@@ -120,6 +120,8 @@ def key_result_blockers(*, key_result: KeyResult) -> list[str]:
         problems.append(f"{name} has no owner.")
     elif not key_result.owner.is_active:
         problems.append(f"{name} is owned by someone who is no longer a member.")
+    elif key_result.owner.role < Role.MEMBER:
+        problems.append(f"{name} is owned by a viewer, who cannot check in.")
     if key_result.kind in (KeyResult.Kind.INCREASE, KeyResult.Kind.DECREASE):
         if key_result.baseline == key_result.target:
             problems.append(f"{name} has the same baseline and target, so its progress cannot be measured.")
