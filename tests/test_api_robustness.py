@@ -73,3 +73,11 @@ def test_a_nul_character_in_a_check_in_comment_is_a_400(admin, kr, api_client_fo
         API + f"key-results/{kr.public_id}/check-ins", {"value": 60, "comment": "a\x00b"}, format="json"
     )
     assert r.status_code == 400 and "comment" in r.json()
+
+
+# --- Authorization header -----------------------------------------------------------------------------------------
+@pytest.mark.parametrize("secret", ["okr_ab\x00cd_xyz", "okr_abcd_x\x00yz", "\x00"])
+def test_a_token_with_a_nul_character_is_a_json_401(secret, admin, client):
+    r = client.get(API + "me", HTTP_AUTHORIZATION=f"Bearer {secret}")
+    assert r.status_code == 401
+    assert r.json() == {"detail": "Invalid or revoked API token."}
