@@ -81,3 +81,19 @@ def test_a_token_with_a_nul_character_is_a_json_401(secret, admin, client):
     r = client.get(API + "me", HTTP_AUTHORIZATION=f"Bearer {secret}")
     assert r.status_code == 401
     assert r.json() == {"detail": "Invalid or revoked API token."}
+
+
+# --- Deeply nested JSON -------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("depth", [100_000, 5_000])
+def test_a_deeply_nested_json_body_is_a_400_parse_error(depth, admin, kr, api_client_for):
+    body = "[" * depth + "]" * depth
+    r = api_client_for(admin).post(API + f"key-results/{kr.public_id}/check-ins", body, content_type="application/json")
+    assert r.status_code == 400
+    assert r.json() == {"detail": "JSON parse error - the body is nested too deeply."}
+
+
+def test_a_nested_but_reasonable_body_still_parses(admin, kr, api_client_for):
+    r = api_client_for(admin).post(
+        API + f"key-results/{kr.public_id}/check-ins", {"value": 60, "comment": [[["x"]]]}, format="json"
+    )
+    assert r.status_code == 400 and "comment" in r.json()  # a field error, so the body was parsed
