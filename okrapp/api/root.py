@@ -2,7 +2,8 @@
 answers a JSON 404 (a script should never have to parse an HTML error page)."""
 
 from django.http import JsonResponse
-from django.urls import reverse
+from django.urls import Resolver404, resolve, reverse
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.permissions import IsAuthenticated
@@ -60,6 +61,17 @@ class ApiRootView(APIView):
         )
 
 
+@csrf_exempt  # it changes nothing; without this an unknown POST/PATCH path answered 403 "CSRF failed" in HTML
 def api_not_found(request, path=""):
-    """Catch-all for /api/…: the same JSON body DRF gives a missing object."""
-    return JsonResponse({"detail": "Not found."}, status=404)
+    """Catch-all for /api/… and every method: the same JSON body DRF gives a missing object. API paths have no
+    trailing slash; when the path without it is an endpoint, the answer says so."""
+    detail = "Not found."
+    if path.endswith("/") and path.strip("/"):
+        bare = "/api/" + path.rstrip("/")
+        try:
+            match = resolve(bare)
+        except Resolver404:
+            match = None
+        if match is not None and match.func is not api_not_found:
+            detail = f"Not found. API paths have no trailing slash: did you mean {bare}?"
+    return JsonResponse({"detail": detail}, status=404)
