@@ -58,6 +58,15 @@ def _objective_cells(o: dict) -> list:
     ]
 
 
+def _target(kr: dict) -> str:
+    """The target as the page words it; a maintain KR's is its band ("80 ms–250 ms", "≥ 99.5%", "≤ 100%")."""
+    display = kr["display"]
+    if kr["kind"] != "maintain":
+        return display["target"]
+    low, high = display["band_low"], display["band_high"]
+    return f"{low}–{high}" if low and high else f"≥ {low}" if low else f"≤ {high}"
+
+
 def _key_result_cells(kr: dict) -> list:
     display = kr["display"]
     last = kr["last_checkin_at"]
@@ -67,7 +76,7 @@ def _key_result_cells(kr: dict) -> list:
         kr["owner"]["name"] if kr["owner"] else "",
         kr["status_label"],
         display["baseline"],
-        display["target"],
+        _target(kr),
         display["current"],
         kr["progress_pct"],
         kr["confidence"],

@@ -132,7 +132,7 @@ class KeyResultForm(forms.Form):
         max_length=20, required=False, label="Unit label", help_text="Currency code or custom unit, e.g. EUR, NPS."
     )
     decimals = forms.IntegerField(min_value=0, max_value=4, initial=0)
-    baseline = forms.DecimalField(max_digits=18, decimal_places=4, required=False)
+    baseline = forms.DecimalField(max_digits=18, decimal_places=4, required=False, help_text="Where it stands today.")
     target = forms.DecimalField(max_digits=18, decimal_places=4, required=False)
     band_low = forms.DecimalField(max_digits=18, decimal_places=4, required=False, label="Band low")
     band_high = forms.DecimalField(max_digits=18, decimal_places=4, required=False, label="Band high")
@@ -151,7 +151,7 @@ class KeyResultForm(forms.Form):
     KIND_FIELDS = {
         KeyResult.Kind.INCREASE: ("baseline", "target"),
         KeyResult.Kind.DECREASE: ("baseline", "target"),
-        KeyResult.Kind.MAINTAIN: ("band_low", "band_high"),
+        KeyResult.Kind.MAINTAIN: ("baseline", "band_low", "band_high"),
         KeyResult.Kind.MILESTONE: ("milestone_steps",),
     }
 
@@ -185,6 +185,8 @@ class KeyResultForm(forms.Form):
                 if kind == KeyResult.Kind.DECREASE and target > baseline:
                     self.add_error("target", "For “decrease”, the target must be below the baseline.")
         elif kind == KeyResult.Kind.MAINTAIN:
+            if data.get("baseline") is None and "baseline" not in self.errors:
+                self.add_error("baseline", "Say where it stands today, e.g. 180.")
             low, high = data.get("band_low"), data.get("band_high")
             if low is None and high is None and "band_low" not in self.errors and "band_high" not in self.errors:
                 self.add_error("band_low", "Give a low bound, a high bound or both.")
@@ -208,7 +210,7 @@ class KeyResultForm(forms.Form):
             data.update(baseline=Decimal(0), target=Decimal(len(steps) or 1))
             data.pop("band_low"), data.pop("band_high")
         elif kind == KeyResult.Kind.MAINTAIN:
-            data.pop("baseline"), data.pop("target"), data.pop("milestone_steps")
+            data.pop("target"), data.pop("milestone_steps")
         else:
             data.pop("band_low"), data.pop("band_high"), data.pop("milestone_steps")
         if data.get("unit") not in (KeyResult.Unit.CURRENCY, KeyResult.Unit.CUSTOM):

@@ -1,11 +1,13 @@
 """Key result writes: create, update (with revisions of live KRs), activate, delete."""
 
+from decimal import Decimal
+
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from accounts.models import Membership, Organization
 from objectives.models import KeyResult, Objective, Revision
-from objectives.services._common import apply_changes, audit, check_person, same_org
+from objectives.services._common import apply_changes, audit, check_person, display, same_org
 from webhooks.events import emit_key_results_status_changed
 
 KEY_RESULT_FIELDS = {
@@ -30,13 +32,17 @@ KEY_RESULT_FIELDS = {
 REVISED_FIELDS = ("baseline", "target", "kind", "unit", "owner", "band_low", "band_high")
 
 
-def _validate(org: Organization, kr: KeyResult) -> None:
+MAINTAIN_NEEDS_A_START = "Say where it stands today (the baseline), e.g. 180: a maintain key result starts from it."
+
+
+def _validate(org: Organization, kr: KeyResult, errors: dict[str, str] | None = None) -> None:
+    """Check `kr` as it would be saved; `errors` found by the caller come back with the rest, all at once."""
     check_person(org, kr.owner)
     kr.title = (kr.title or "").strip()
     if kr.milestone_steps in (None, ""):
         kr.milestone_steps = []
     kr.clean_fields(exclude=["objective", "organization"])  # also turns "12.5" into Decimal("12.5")
-    errors: dict[str, str] = {}
+    errors = dict(errors or {})
     if kr.unit == KeyResult.Unit.CUSTOM and not (kr.unit_label or "").strip():
         errors["unit_label"] = "Name the custom unit, e.g. NPS or tickets."
     if kr.decimals is not None and kr.decimals > 4:
@@ -55,6 +61,14 @@ def _validate(org: Organization, kr: KeyResult) -> None:
         errors["milestone_steps"] = "Steps are a list of non-empty titles."
     elif len(steps) > 50:
         errors["milestone_steps"] = "Use at most 50 steps."
+    elif kr.kind == KeyResult.Kind.MILESTONE and kr.current is not None:
+        done = len(steps) or 1
+        if kr.current != int(kr.current) or not 0 <= kr.current <= done:
+            errors["current"] = (
+                f"A milestone's current value is how many of its {len(steps)} steps are done: a whole number 0–{done}."
+                if steps
+                else "A milestone without steps is either done (1) or not done (0)."
+            )
     if errors:
         raise ValidationError(errors)
     kr.validate_constraints(exclude={"objective", "organization"})
@@ -71,8 +85,8 @@ def key_result_create(
     unit: str = KeyResult.Unit.NUMBER,
     unit_label: str = "",
     decimals: int = 0,
-    baseline=0,
-    target=0,
+    baseline=None,
+    target=None,
     current=None,
     band_low=None,
     band_high=None,
@@ -85,7 +99,8 @@ def key_result_create(
     position: int | None = None,
 ) -> KeyResult:
     """Add a KR to `objective`. It starts as a draft, or active straight away when the objective is already live
-    and the KR has an owner. `current` defaults to the baseline (nothing has moved yet)."""
+    and the KR has an owner. `current` defaults to the baseline (nothing has moved yet); a maintain KR needs one of
+    the two, where it stands today, or it would show as outside its band (and score) before anybody measured it."""
     same_org(org, actor, objective)
     if objective.status in (Objective.Status.CLOSED, Objective.Status.ARCHIVED):
         raise ValidationError({"objective": "The objective is closed; add key results to an open one."})
@@ -114,10 +129,25 @@ def key_result_create(
     )
     if objective.status == Objective.Status.ACTIVE and owner is not None:
         kr.status = KeyResult.Status.ACTIVE
-    _validate(org, kr)
+    unstarted = kind == KeyResult.Kind.MAINTAIN and baseline is None and current is None
+    _validate(org, kr, {"baseline": MAINTAIN_NEEDS_A_START} if unstarted else None)
     kr.save()
     audit(org=org, actor=actor, verb="key_result.created", target=kr, diff={"title": kr.title, "kind": kr.kind})
     return kr
+
+
+def _restart_current(kr: KeyResult, diff: dict) -> None:
+    """A change into or out of a milestone changes what `current` counts (steps done vs. the metric), so it starts
+    again (0 steps, or the baseline) until the next check-in; fewer steps cap the steps done. Recorded in `diff`."""
+    old_kind = diff["kind"][0] if "kind" in diff else kr.kind
+    restart = None
+    if old_kind != kr.kind and KeyResult.Kind.MILESTONE in (old_kind, kr.kind):
+        restart = Decimal(0) if kr.kind == KeyResult.Kind.MILESTONE else kr.baseline
+    elif kr.kind == KeyResult.Kind.MILESTONE and kr.current > (len(kr.milestone_steps or []) or 1):
+        restart = Decimal(len(kr.milestone_steps or []) or 1)
+    if restart is not None and restart != kr.current:
+        diff["current"] = [display(kr.current), display(restart)]
+        kr.current = restart
 
 
 @transaction.atomic
@@ -132,6 +162,7 @@ def key_result_update(
     diff = apply_changes(key_result, changes, KEY_RESULT_FIELDS)
     if not diff:
         return key_result
+    _restart_current(key_result, diff)
     revised = {f: diff[f] for f in REVISED_FIELDS if f in diff}
     rationale = (rationale or "").strip()
     if was_active and revised and not rationale:

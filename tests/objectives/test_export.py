@@ -110,3 +110,12 @@ def test_a_viewer_may_export_and_the_query_count_does_not_grow(client_for, viewe
 
 def test_another_orgs_cycle_is_404(client_for, member, outsider, cycle):
     assert client_for(outsider).get(_url(cycle)).status_code == 404
+
+
+def test_a_maintain_krs_target_is_its_band(client_for, member, cycle):
+    objective = ObjectiveFactory(cycle=cycle, owner=member, title="Stay fast", status="active")
+    common = {"objective": objective, "owner": member, "kind": "maintain", "unit": "custom", "unit_label": "ms"}
+    KeyResultFactory(**common, title="Band", band_low=80, band_high=250, baseline=180, current=182, position=0)
+    KeyResultFactory(**common, title="Ceiling", band_low=None, band_high=300, baseline=120, current=120, position=1)
+    rows = _read(client_for(member).get(_url(cycle)))
+    assert [(r["Baseline"], r["Target"]) for r in rows] == [("180 ms", "80 ms–250 ms"), ("120 ms", "≤ 300 ms")]

@@ -604,7 +604,14 @@ def test_add_kinds_of_key_results(client_for, admin, member, objective):
     assert b"Increase NPS from 30 to 45" in response.content
     client.post(
         path,
-        {**base, "title": "Keep uptime above 99.9", "kind": "maintain", "band_low": "99.9", "unit": "percent"},
+        {
+            **base,
+            "title": "Keep uptime above 99.9",
+            "kind": "maintain",
+            "band_low": "99.9",
+            "baseline": "99.95",
+            "unit": "percent",
+        },
         **HX,
     )
     client.post(
