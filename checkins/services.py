@@ -124,8 +124,10 @@ def _clean(*, org, actor, key_result, value, confidence, comment) -> _CleanCheck
     return clean
 
 
-def _is_late(cycle: Cycle, local_day: date) -> bool:
-    return cycle.status == Cycle.Status.CLOSED or local_day > cycle.end_date
+def _is_late(kr: KeyResult, local_day: date) -> bool:
+    """After the cycle closed or ended, or after the KR was scored (its objective closed): kept, and flagged."""
+    cycle = kr.objective.cycle
+    return kr.status == KeyResult.Status.CLOSED or cycle.status == Cycle.Status.CLOSED or local_day > cycle.end_date
 
 
 def _write(*, org, actor, clean: _CleanCheckin, now: datetime | None, locked: bool = False) -> CheckIn:
@@ -150,7 +152,7 @@ def _write(*, org, actor, clean: _CleanCheckin, now: datetime | None, locked: bo
         confidence=clean.confidence,
         comment=clean.comment,
         week_start=week_start_for(local_day),
-        is_late=_is_late(kr.objective.cycle, local_day),
+        is_late=_is_late(kr, local_day),
     )
     # created_at is auto_now_add; an explicit `now` (imports, replays, tests) must win so history and weeks agree.
     if explicit_now:

@@ -13,6 +13,7 @@ from checkins import services
 from checkins.models import CheckIn
 from initiatives.models import Initiative
 from objectives.models import Cycle, KeyResult
+from objectives.services import objective_close
 from tests.checkins.checkin_helpers import make_cycle, make_initiative, make_kr
 
 WEDNESDAY = datetime(2026, 5, 13, 12, 0, tzinfo=UTC)
@@ -210,6 +211,18 @@ def test_check_in_after_the_cycle_ended_is_late_even_before_it_is_closed(member)
         assert submit(member, kr, 5).is_late is False
     with time_machine.travel(datetime(2026, 4, 1, 9, 0, tzinfo=UTC), tick=False):
         assert submit(member, kr, 6).is_late is True
+
+
+def test_check_in_on_a_scored_kr_is_late_and_keeps_the_score(member):
+    kr = make_kr(member, current=2, target=10)
+    objective_close(org=member.organization, actor=member, objective=kr.objective)
+    kr.refresh_from_db()
+    score = kr.score
+    with time_machine.travel(WEDNESDAY, tick=False):  # inside the cycle, but the objective is closed and scored
+        checkin = submit(member, kr, 9)
+    assert checkin.is_late is True
+    kr.refresh_from_db()
+    assert kr.current == 9 and kr.score == score == Decimal("0.2")
 
 
 def test_explicit_now_is_the_checkins_time(member):
