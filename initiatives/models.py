@@ -1,8 +1,9 @@
 """Initiatives: the bets expected to move a key result."""
 
+from django.core.validators import MaxLengthValidator
 from django.db import models
 
-from okrapp.db import TenantModel
+from okrapp.db import LONG_TEXT_MAX, TenantModel
 
 
 class Initiative(TenantModel):
@@ -15,7 +16,9 @@ class Initiative(TenantModel):
 
     key_result = models.ForeignKey("objectives.KeyResult", on_delete=models.CASCADE, related_name="initiatives")
     title = models.CharField(max_length=200)
-    hypothesis = models.TextField(blank=True, help_text="Why this should move the key result.")
+    hypothesis = models.TextField(
+        blank=True, help_text="Why this should move the key result.", validators=[MaxLengthValidator(LONG_TEXT_MAX)]
+    )
     owner = models.ForeignKey(
         "accounts.Membership", null=True, blank=True, on_delete=models.SET_NULL, related_name="owned_initiatives"
     )

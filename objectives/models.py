@@ -1,11 +1,12 @@
 """Cycles, objectives, key results, alignment edges and KR revisions (DESIGN.md §2)."""
 
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxLengthValidator
 from django.db import models
 from django.db.models.expressions import RawSQL
 
 from objectives.progress_sql import KR_PROGRESS_SQL, KR_TASK_IN_DISGUISE_SQL
-from okrapp.db import TenantModel
+from okrapp.db import LONG_TEXT_MAX, TenantModel
 
 
 class Cycle(TenantModel):
@@ -72,7 +73,7 @@ class Objective(TenantModel):
 
     cycle = models.ForeignKey(Cycle, on_delete=models.PROTECT, related_name="objectives")
     title = models.CharField(max_length=200)
-    description = models.TextField(blank=True)
+    description = models.TextField(blank=True, validators=[MaxLengthValidator(LONG_TEXT_MAX)])
     level = models.CharField(max_length=10, choices=Level.choices, default=Level.TEAM)
     team = models.ForeignKey(
         "accounts.Team", null=True, blank=True, on_delete=models.SET_NULL, related_name="objectives"
@@ -88,7 +89,7 @@ class Objective(TenantModel):
     parent_key_result = models.ForeignKey(
         "objectives.KeyResult", null=True, blank=True, on_delete=models.SET_NULL, related_name="child_objectives"
     )
-    retrospective = models.TextField(blank=True)
+    retrospective = models.TextField(blank=True, validators=[MaxLengthValidator(LONG_TEXT_MAX)])
     position = models.PositiveIntegerField(default=0)
 
     class Meta:
@@ -143,7 +144,7 @@ class KeyResult(TenantModel):
 
     objective = models.ForeignKey(Objective, on_delete=models.CASCADE, related_name="key_results")
     title = models.CharField(max_length=200)
-    description = models.TextField(blank=True)
+    description = models.TextField(blank=True, validators=[MaxLengthValidator(LONG_TEXT_MAX)])
     owner = models.ForeignKey(
         "accounts.Membership", null=True, blank=True, on_delete=models.SET_NULL, related_name="owned_key_results"
     )

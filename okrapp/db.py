@@ -4,6 +4,10 @@ import uuid
 
 from django.db import models
 
+# Descriptions, hypotheses, retrospectives: long enough for any real note, short enough that a script cannot
+# store megabytes in one row (every list and page reads them).
+LONG_TEXT_MAX = 10_000
+
 
 class OrgScopedQuerySet(models.QuerySet):
     def for_org(self, org) -> "OrgScopedQuerySet":

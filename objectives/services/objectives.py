@@ -11,6 +11,7 @@ from checkins.models import CheckIn
 from objectives.models import Cycle, KeyResult, Objective
 from objectives.progress import kr_progress
 from objectives.services._common import apply_changes, audit, check_person, check_team, same_org
+from okrapp.db import LONG_TEXT_MAX
 from webhooks.events import emit_key_results_status_changed, emit_objective_status_changed
 
 OBJECTIVE_FIELDS = {
@@ -196,6 +197,8 @@ def objective_close(
 ) -> Objective:
     """Close the objective: each KR gets its 0.0–1.0 score and is closed; an optional retrospective is kept."""
     same_org(org, actor, objective)
+    if retrospective is not None and len(retrospective) > LONG_TEXT_MAX:
+        raise ValidationError({"retrospective": f"Keep the retrospective under {LONG_TEXT_MAX:,} characters."})
     key_results = list(objective.key_results.all())
     scores = _close_scores(org, key_results)
     old_kr_statuses = [(kr, kr.status) for kr in key_results]
