@@ -6,6 +6,21 @@ from okrapp.widgets import FastCheckboxes, FastSelect
 HOUR_CHOICES = [(h, f"{h:02d}:00") for h in range(24)]
 
 
+class SignupForm(forms.Form):
+    """allauth's sign-up with a name: without it, teammates see people as the start of their email address."""
+
+    name = forms.CharField(
+        max_length=150,
+        required=False,
+        label="Your name",
+        widget=forms.TextInput(attrs={"placeholder": "Your name (shown to your team)", "autocomplete": "name"}),
+    )
+
+    def signup(self, request, user) -> None:
+        user.name = self.cleaned_data.get("name", "").strip()
+        user.save(update_fields=["name"])
+
+
 class OrganizationForm(forms.Form):
     name = forms.CharField(max_length=120, widget=forms.TextInput(attrs={"autofocus": True}))
     timezone = forms.ChoiceField(choices=TIMEZONE_CHOICES, initial="UTC")

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from accounts import services
 from accounts.adapters import PENDING_INVITATION_SESSION_KEY
-from accounts.models import ApiToken, AuditEvent, Invitation, Membership, Role, Team
+from accounts.models import ApiToken, AuditEvent, Invitation, Membership, Role, Team, User
 from accounts.tokens import hash_secret
 from tests.factories import MembershipFactory, TeamFactory, UserFactory, verified_email
 
@@ -139,6 +139,25 @@ def test_logged_out_invitee_signs_up_and_lands_in_the_org(client, admin):
     membership = Membership.objects.get(user__email="fresh@x.test")
     assert (membership.organization, membership.role) == (admin.organization, Role.VIEWER)
     assert client.get(joined.url).status_code == 200
+
+
+def test_sign_up_asks_for_a_name_and_the_welcome_mail_is_branded(client):
+    page = client.get(reverse("account_signup")).content.decode()
+    assert 'name="name"' in page and "Your name (shown to your team)" in page
+    client.post(
+        reverse("account_signup"),
+        {
+            "name": "  Ada Lovelace ",
+            "email": "ada@y.test",
+            "password1": "A-long-pass-phrase-9",
+            "password2": "A-long-pass-phrase-9",
+        },
+    )
+    user = User.objects.get(email="ada@y.test")
+    assert user.name == "Ada Lovelace" and user.display_name == "Ada Lovelace"
+    body = mail.outbox[-1].body
+    assert body.startswith("Hello from okrapp!") and "Thank you for using okrapp." in body
+    assert "Hello from testserver" not in body
 
 
 def test_logged_out_invitee_with_another_address_verifies_email_then_resumes_the_invitation(client, admin):
