@@ -104,6 +104,8 @@ def test_dashboard_shows_the_current_cycle_summary_once_okrs_exist(client_for, m
     assert 'data-testid="okr-summary"' in body
     assert "Make onboarding effortless" in body
     assert "Get started" not in body
+    # The tiles count objectives (with such key results), worded as the cycle board words them; 1 is singular.
+    assert "objective · 1 key result<" in body and "with off-track results" in body and ">off track<" not in body
 
 
 def test_dashboard_shows_getting_started_without_okrs(client_for, member, cycle):
