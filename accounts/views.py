@@ -160,7 +160,24 @@ def member_role(request, member_id):
         messages.error(request, " ".join(exc.messages))
     else:
         messages.success(request, f"{membership.user.display_name} is now {membership.get_role_display()}.")
+        if membership.role < Role.MEMBER:
+            _warn_about_orphaned_work(request, membership)
     return redirect("accounts:members", request.organization.slug)
+
+
+def _warn_about_orphaned_work(request, membership) -> None:
+    """Someone who can no longer check in may still own live work: say so, so the admin hands it over."""
+    from objectives.selectors import owned_live_work
+
+    krs, initiatives = owned_live_work(org=request.organization, membership=membership)
+    owned = [f"{n} live key result{'s' if n != 1 else ''}" for n in [krs] if n]
+    owned += [f"{n} open initiative{'s' if n != 1 else ''}" for n in [initiatives] if n]
+    if owned:
+        messages.warning(
+            request,
+            f"{membership.user.display_name} still owns {' and '.join(owned)} but can no longer check in: "
+            "give them to someone else.",
+        )
 
 
 @require_POST
@@ -173,6 +190,7 @@ def member_deactivate(request, member_id):
         messages.error(request, " ".join(exc.messages))
     else:
         messages.success(request, f"{membership.user.display_name} no longer has access.")
+        _warn_about_orphaned_work(request, membership)
     return redirect("accounts:members", request.organization.slug)
 
 

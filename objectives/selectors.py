@@ -508,7 +508,21 @@ def key_result_detail(*, org: Organization, membership: Membership, key_result: 
     }
 
 
+def owned_live_work(*, org: Organization, membership: Membership) -> tuple[int, int]:
+    """(active key results, open initiatives) `membership` owns: what needs a new owner when they can no longer
+    check in (made a viewer, or removed). Two queries."""
+    krs = KeyResult.objects.for_org(org).filter(owner=membership, status=KeyResult.Status.ACTIVE).count()
+    initiatives = (
+        Initiative.objects.for_org(org)
+        .filter(owner=membership)
+        .exclude(status__in=[Initiative.Status.DONE, Initiative.Status.CANCELLED])
+        .count()
+    )
+    return krs, initiatives
+
+
 __all__ = [
+    "owned_live_work",
     "alignment_candidates",
     "cycle_list_with_counts",
     "can_edit_initiative",

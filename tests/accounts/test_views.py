@@ -12,6 +12,7 @@ from accounts import services
 from accounts.adapters import PENDING_INVITATION_SESSION_KEY
 from accounts.models import ApiToken, AuditEvent, Invitation, Membership, Role, Team, User
 from accounts.tokens import hash_secret
+from tests.checkins.checkin_helpers import make_initiative, make_kr
 from tests.factories import MembershipFactory, TeamFactory, UserFactory, verified_email
 
 pytestmark = pytest.mark.django_db
@@ -233,6 +234,26 @@ def test_admin_changes_a_role_and_member_cannot(client_for, admin, member, viewe
     assert response.status_code == 302
     viewer.refresh_from_db()
     assert viewer.role == Role.MEMBER
+
+
+def test_demoting_or_removing_an_owner_of_live_work_says_what_to_hand_over(client_for, admin, member):
+    kr = make_kr(member)
+    make_initiative(kr, owner=member)
+    make_kr(member, status="closed")  # scored already: nothing to hand over
+    client = client_for(admin)
+    response = client.post(url("member_role", admin.organization, member.public_id), {"role": 10}, follow=True)
+    expected = "still owns 1 live key result and 1 open initiative but can no longer check in"
+    assert expected in response.content.decode()
+    client.post(url("member_role", admin.organization, member.public_id), {"role": 20})
+    response = client.post(url("member_deactivate", admin.organization, member.public_id), follow=True)
+    assert expected in response.content.decode()
+
+
+def test_demoting_someone_who_owns_nothing_live_says_nothing_more(client_for, admin, member):
+    response = client_for(admin).post(
+        url("member_role", admin.organization, member.public_id), {"role": 10}, follow=True
+    )
+    assert "is now Viewer" in response.content.decode() and "still owns" not in response.content.decode()
 
 
 def test_last_owner_demotion_and_removal_show_a_message(client_for, owner):
