@@ -57,6 +57,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "okrapp.idempotency.IdempotencyMiddleware",  # POST /api/… with Idempotency-Key: run once, replay retries
 ]
 
 ROOT_URLCONF = "okrapp.urls"
