@@ -31,5 +31,7 @@ urlpatterns = [
     re_path(r"^api/(?P<path>.*)$", api_not_found),  # last: unknown API paths answer JSON, not an HTML page
 ]
 
+handler400 = "okrapp.errors.bad_request"
 handler403 = "okrapp.errors.permission_denied"
 handler404 = "okrapp.errors.page_not_found"
+handler500 = "okrapp.errors.server_error"

@@ -97,3 +97,54 @@ def test_a_nested_but_reasonable_body_still_parses(admin, kr, api_client_for):
         API + f"key-results/{kr.public_id}/check-ins", {"value": 60, "comment": [[["x"]]]}, format="json"
     )
     assert r.status_code == 400 and "comment" in r.json()  # a field error, so the body was parsed
+
+
+# --- Oversized bodies ---------------------------------------------------------------------------------------------
+TOO_LARGE = {"detail": "The request body is too large: at most 2,621,440 bytes (2.5 MB)."}
+
+
+def test_a_json_body_over_the_upload_limit_is_a_json_413(admin, kr, api_client_for):
+    body = '{"value": 1, "comment": "' + "x" * 3_000_000 + '"}'
+    api = api_client_for(admin)
+    r = api.post(API + f"key-results/{kr.public_id}/check-ins", body, content_type="application/json")
+    assert r.status_code == 413 and r.json() == TOO_LARGE
+    r = api.post(API + "objectives", body, content_type="application/json")
+    assert r.status_code == 413 and r.json() == TOO_LARGE
+
+
+def test_a_form_body_over_the_upload_limit_is_a_json_413(admin, kr, api_client_for):
+    body = "title=" + "x" * 3_000_000
+    r = api_client_for(admin).post(API + "objectives", body, content_type="application/x-www-form-urlencoded")
+    assert r.status_code == 413 and r.json() == TOO_LARGE
+
+
+@pytest.mark.urls("tests.urls_boom")
+def test_django_s_own_bad_request_is_json_under_api_and_html_elsewhere(client):
+    """Outside DRF, Django answers a SuspiciousOperation with handler400."""
+    big = "f=" + "x" * 3_000_000
+    r = client.post("/api/read-form", big, content_type="application/x-www-form-urlencoded")
+    assert r.status_code == 413 and r.json() == TOO_LARGE
+    many = "&".join(f"f{i}=1" for i in range(1_001))  # over DATA_UPLOAD_MAX_NUMBER_FIELDS
+    r = client.post("/api/read-form", many, content_type="application/x-www-form-urlencoded")
+    assert r.status_code == 400 and r.json() == {"detail": "Bad request."}
+    r = client.post("/read-form", big, content_type="application/x-www-form-urlencoded")
+    assert r.status_code == 400 and r["Content-Type"].startswith("text/html")
+
+
+# --- Unhandled errors ---------------------------------------------------------------------------------------------
+@pytest.mark.urls("tests.urls_boom")
+@pytest.mark.parametrize("path", ["/api/boom-plain", "/api/boom-drf"])
+def test_an_unhandled_error_under_api_is_a_json_500(path, client):
+    client.raise_request_exception = False
+    r = client.get(path)
+    assert r.status_code == 500
+    assert r["Content-Type"] == "application/json"
+    assert r.json() == {"detail": "Server error."}
+
+
+@pytest.mark.urls("tests.urls_boom")
+def test_an_unhandled_error_elsewhere_is_the_html_page(client):
+    client.raise_request_exception = False
+    r = client.get("/boom")
+    assert r.status_code == 500 and r["Content-Type"].startswith("text/html")
+    assert b"Something went wrong on our side" in r.content
