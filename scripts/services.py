@@ -532,6 +532,13 @@ def print_urls(urls: dict[str, str]) -> None:
         print(f"  export {key}={value}{given}")
 
 
+def web_command(port: int, env: dict[str, str]) -> tuple[list[str], dict[str, str]]:
+    """The dev web server and its environment. runserver serves each request on a new thread, and a persistent
+    connection (CONN_MAX_AGE) is per thread: every request would leave one open until PostgreSQL refuses more
+    ("too many clients"). Django's docs: the dev server needs CONN_MAX_AGE=0; gunicorn (Dockerfile) keeps 60."""
+    return [PY, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"], {**env, "CONN_MAX_AGE": "0"}
+
+
 def cmd_run(args) -> int:
     if not port_free(args.port):
         raise ServiceError(
@@ -546,7 +553,7 @@ def cmd_run(args) -> int:
                 return rc
         supervisor = Supervisor()
         try:
-            supervisor.start("web", [PY, "manage.py", "runserver", f"127.0.0.1:{args.port}", "--noreload"], env)
+            supervisor.start("web", *web_command(args.port, env))
             supervisor.start(
                 "worker",
                 [PY, "-m", "celery", "-A", "okrapp", "worker", "-Q", "celery,integrations", "-l", "info"],

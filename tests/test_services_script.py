@@ -97,3 +97,12 @@ def test_makefile_targets_and_ci_entry_point():
     ci = REPO / ".ci" / "run"
     assert os.access(ci, os.X_OK)
     assert "make test" in ci.read_text()
+
+
+def test_make_run_serves_the_dev_server_without_persistent_connections(monkeypatch):
+    """runserver's thread per request would keep one DB connection per thread open with CONN_MAX_AGE > 0."""
+    argv, env = services.web_command(8000, {"CONN_MAX_AGE": "60", "DEBUG": "true"})
+    assert "runserver" in argv
+    assert env == {"CONN_MAX_AGE": "0", "DEBUG": "true"}
+    source = (REPO / "scripts" / "services.py").read_text()
+    assert 'supervisor.start("web", *web_command(' in source  # cmd_run starts the web server through it
