@@ -166,12 +166,12 @@ def objective_values(org: Organization, qs, visible_qs=None):
     non-archived objectives of the same cycle and owner / team), which assemble_objectives then uses instead of
     running focus_counts: one query fewer, and no long IN lists to send.
     """
+    # With `visible_qs`, a parent the caller can't see (a private objective, or a KR of one) reads as null.
+    parents = Objective.objects.for_org(org) if visible_qs is None else visible_qs.order_by()
     subqueries = {
-        "parent_objective__public_id": Objective.objects.for_org(org)
-        .filter(pk=OuterRef("parent_objective_id"))
-        .values("public_id"),
+        "parent_objective__public_id": parents.filter(pk=OuterRef("parent_objective_id")).values("public_id"),
         "parent_key_result__public_id": KeyResult.objects.for_org(org)
-        .filter(pk=OuterRef("parent_key_result_id"))
+        .filter(pk=OuterRef("parent_key_result_id"), objective__in=parents.values("id"))
         .values("public_id"),
     }
     if visible_qs is not None:
@@ -197,7 +197,9 @@ def _focus_from_rows(rows: list[dict]) -> tuple[dict, dict]:
 _COUNTS_LATERAL = """
 CROSS JOIN LATERAL (
     SELECT count(*) FILTER (WHERE ii.status <> %(cancelled)s) AS total,
-           count(*) FILTER (WHERE ii.status = %(done)s) AS done
+           count(*) FILTER (WHERE ii.status = %(done)s) AS done,
+           count(*) FILTER (WHERE ii.status = %(blocked)s) AS blocked,
+           count(*) FILTER (WHERE ii.status NOT IN (%(done)s, %(cancelled)s) AND ii.due_date < %(today)s) AS overdue
     FROM initiatives_initiative ii
     WHERE ii.organization_id = %(org)s AND ii.key_result_id = kr.id
 ) i
@@ -219,7 +221,7 @@ CROSS JOIN LATERAL (
     LEFT JOIN accounts_user au ON au.id = am.user_id
 ) r
 """
-_EXTRAS = "i.total, i.done, r.vals, r.confs, r.comments, r.created, r.names, r.emails"
+_EXTRAS = "i.total, i.done, i.blocked, i.overdue, r.vals, r.confs, r.comments, r.created, r.names, r.emails"
 _EXTRAS_SQL = f"SELECT kr.id, {_EXTRAS} FROM unnest(%(ids)s::bigint[]) AS kr(id) {_COUNTS_LATERAL}"  # noqa: S608
 
 
@@ -254,8 +256,8 @@ def _fast_timestamps(cursor) -> None:
 
 
 def _extras(counts: dict, recent: dict, kr_id: int, extras: tuple) -> None:
-    total, done, vals, confs, comments, created, names, emails = extras
-    counts[kr_id] = (total, done)
+    total, done, blocked, overdue, vals, confs, comments, created, names, emails = extras
+    counts[kr_id] = (total, done, blocked, overdue)
     if vals is None:
         return
     recent[kr_id] = [
@@ -272,11 +274,20 @@ def _extras(counts: dict, recent: dict, kr_id: int, extras: tuple) -> None:
     ]
 
 
-def _params(org: Organization, **kwargs) -> dict:
-    return {"org": org.id, "cancelled": Initiative.Status.CANCELLED, "done": Initiative.Status.DONE, **kwargs}
+def _params(org: Organization, today: date | None, **kwargs) -> dict:
+    return {
+        "org": org.id,
+        "cancelled": Initiative.Status.CANCELLED,
+        "done": Initiative.Status.DONE,
+        "blocked": Initiative.Status.BLOCKED,
+        "today": today or Context.for_org(org).today,  # overdue: due before the org's today
+        **kwargs,
+    }
 
 
-def key_results_with_extras(org: Organization, objective_ids: list[int]) -> tuple[list[dict], dict, dict]:
+def key_results_with_extras(
+    org: Organization, objective_ids: list[int], today: date | None = None
+) -> tuple[list[dict], dict, dict]:
     """The KRs of `objective_ids` as KEY_RESULT_OWN_VALUES dicts (position order), with key_result_extras' counts
     and recent check-ins, in ONE query."""
     rows: list[dict] = []
@@ -287,7 +298,7 @@ def key_results_with_extras(org: Organization, objective_ids: list[int]) -> tupl
     n = len(KEY_RESULT_OWN_VALUES)
     with connection.cursor() as cursor:
         _fast_timestamps(cursor)
-        cursor.execute(_KEY_RESULTS_SQL, _params(org, objective_ids=list(objective_ids)))
+        cursor.execute(_KEY_RESULTS_SQL, _params(org, today, objective_ids=list(objective_ids)))
         for record in cursor.fetchall():
             row = dict(zip(KEY_RESULT_OWN_VALUES, record[:n], strict=True))
             if isinstance(row["milestone_steps"], str):  # Django leaves jsonb as text for JSONField to parse
@@ -297,16 +308,17 @@ def key_results_with_extras(org: Organization, objective_ids: list[int]) -> tupl
     return rows, counts, recent
 
 
-def key_result_extras(org: Organization, key_result_ids: list[int]) -> tuple[dict, dict]:
+def key_result_extras(org: Organization, key_result_ids: list[int], today: date | None = None) -> tuple[dict, dict]:
     """Initiative counts and the last 3 check-ins of a page of KRs in ONE round trip (two LATERALs per KR over the
-    (org, kr) indexes): ({kr id: (not cancelled, done)}, {kr id: [last 3 check-ins, newest first]})."""
+    (org, kr) indexes): ({kr id: (not cancelled, done, blocked, overdue)}, {kr id: [last 3 check-ins, newest
+    first]})."""
     counts: dict[int, tuple[int, int]] = {}
     recent: dict[int, list[dict]] = defaultdict(list)
     if not key_result_ids:
         return counts, recent
     with connection.cursor() as cursor:
         _fast_timestamps(cursor)
-        cursor.execute(_EXTRAS_SQL, _params(org, ids=list(key_result_ids)))
+        cursor.execute(_EXTRAS_SQL, _params(org, today, ids=list(key_result_ids)))
         for kr_id, *extras in cursor.fetchall():
             _extras(counts, recent, kr_id, extras)
     return counts, recent
@@ -340,8 +352,9 @@ def focus_counts(org: Organization, visible_qs, rows: list[dict]) -> tuple[dict,
 
 
 # --- Assembly (no queries) ----------------------------------------------------------------------------------------
-def build_key_result(row: dict, ctx: Context, counts: tuple[int, int], recent: list[dict]) -> dict:
-    """One KR row (KEY_RESULT_VALUES) → dict with formatted values, progress and signals."""
+def build_key_result(row: dict, ctx: Context, counts: tuple[int, ...], recent: list[dict]) -> dict:
+    """One KR row (KEY_RESULT_VALUES) → dict with formatted values, progress and signals. `counts`: its initiatives
+    (not cancelled, done[, blocked, overdue])."""
     prog = kr_progress(
         kind=row["kind"],
         baseline=row["baseline"],
@@ -352,7 +365,8 @@ def build_key_result(row: dict, ctx: Context, counts: tuple[int, int], recent: l
         milestone_steps=row["milestone_steps"],
     )
     expected = ctx.expected(row["objective__cycle__start_date"], row["objective__cycle__end_date"])
-    total, done = counts
+    total, done = counts[:2]
+    blocked, overdue = counts[2:4] if len(counts) >= 4 else (0, 0)
     org = ctx.org
     weekday = row["owner__checkin_weekday"]
     hour = row["owner__checkin_hour"]
@@ -431,6 +445,8 @@ def build_key_result(row: dict, ctx: Context, counts: tuple[int, int], recent: l
         },
         "initiatives_total": total,
         "initiatives_done": done,
+        "initiatives_blocked": blocked,
+        "initiatives_overdue": overdue,
         "signals": signals,
         "status_signal": health.primary_status(signals),
     }
@@ -452,6 +468,13 @@ def build_objective(row: dict, ctx: Context, key_results: list[dict], by_owner: 
         t=ctx.thresholds,
     )
     kr_codes = {s.code for kr in key_results for s in kr["signals"]}
+    # Its KRs' initiatives' signals, which the board filters and shows as chips (health.initiative_signals).
+    initiative_codes = {
+        code
+        for kr in key_results
+        for code, n in (("blocked", kr.get("initiatives_blocked")), ("overdue", kr.get("initiatives_overdue")))
+        if n
+    }
     status_signal = health.primary_status(signals)
     live = [kr for kr in key_results if kr["status"] == "active"]
     stale = [kr["status_signal"] for kr in live if kr["status_signal"] and kr["status_signal"].code == "stale"]
@@ -486,7 +509,8 @@ def build_objective(row: dict, ctx: Context, key_results: list[dict], by_owner: 
         "status_signal": status_signal,
         "kr_count": len(key_results),
         "kr_signal_codes": sorted(kr_codes),
-        "signal_codes": sorted(kr_codes | {s.code for s in signals}),
+        "initiative_signal_codes": sorted(initiative_codes),
+        "signal_codes": sorted(kr_codes | initiative_codes | {s.code for s in signals}),
         "key_results": key_results,
     }
 
@@ -501,7 +525,7 @@ def assemble_objectives(
         return []
     ids = [r["id"] for r in rows]
     by_id = {r["id"]: r for r in rows}
-    kr_rows, counts, recent = key_results_with_extras(org, ids)
+    kr_rows, counts, recent = key_results_with_extras(org, ids, ctx.today)
     for kr in kr_rows:
         o = by_id[kr["objective_id"]]
         kr["objective__public_id"] = o["public_id"]
@@ -525,5 +549,5 @@ def assemble_key_results(org: Organization, rows: list[dict], ctx: Context | Non
     ctx = ctx or Context.for_org(org)
     if not rows:
         return []
-    counts, recent = key_result_extras(org, [r["id"] for r in rows])
+    counts, recent = key_result_extras(org, [r["id"] for r in rows], ctx.today)
     return [build_key_result(r, ctx, counts.get(r["id"], (0, 0)), recent.get(r["id"], [])) for r in rows]

@@ -30,11 +30,12 @@ LEVEL_LABELS = dict(Objective.Level.choices)
 GROUP_SIGNALS = ("off_track", "at_risk", "watermelon", "stale")  # counted on each group's header
 SIGNAL_LEVELS = {"off_track": health.RED, "at_risk": health.AMBER, "watermelon": health.PURPLE, "stale": health.GREY}
 
-# One row per objective: its KRs' weighted progress (stored per KR) and the union of their signal codes, judged by
-# PostgreSQL (objectives.health_sql). Weights are positive (a check constraint), as objective_progress expects.
+# One row per objective: its KRs' weighted progress (stored per KR) and the union of their signal codes and their
+# initiatives' (blocked, overdue), judged by PostgreSQL (objectives.health_sql). Weights are positive (a check
+# constraint), as objective_progress expects.
 _ROLLUP_SQL = f"""
 SELECT kr.objective_id, count(*), sum(kr.progress * kr.weight::float8) / sum(kr.weight::float8),
-       bit_or({health_sql.KR_CODES_SQL})
+       bit_or({health_sql.KR_CODES_SQL} | {health_sql.INITIATIVE_CODES_SQL})
 FROM objectives_keyresult kr
 JOIN unnest(%(ids)s::bigint[]) AS chosen(id) ON chosen.id = kr.objective_id
 JOIN objectives_objective o ON o.id = kr.objective_id
@@ -317,8 +318,9 @@ PACE_CODES = ("on_track", "at_risk", "off_track")
 
 
 def row_chips(objective: dict) -> list[dict]:
-    """Chips for an objective's row: its own signals, then its KRs' signals grouped by code (pace chips of the KRs
-    are left out: the objective's progress bar and status chip already say that). Each keeps its reason."""
+    """Chips for an objective's row: its own signals, then its KRs' and their initiatives' signals grouped by code
+    (pace chips of the KRs are left out: the objective's progress bar and status chip already say that). Each keeps
+    its reason."""
     chips = [
         {"code": s.code, "label": s.label, "level": s.level, "reason": s.reason, "hint": s.hint}
         for s in objective.get("signals", [])
@@ -333,6 +335,16 @@ def row_chips(objective: dict) -> list[dict]:
                 s.code, {"code": s.code, "label": s.label, "level": s.level, "reasons": [], "hint": s.hint}
             )
             chip["reasons"].append(f"KR “{kr['title']}”: {s.reason}")
+        for code, level, n in (
+            ("blocked", health.RED, kr.get("initiatives_blocked")),
+            ("overdue", health.AMBER, kr.get("initiatives_overdue")),
+        ):
+            if n:  # its initiatives' signals (health.initiative_signals), one chip per code like the KRs' own
+                chip = grouped.setdefault(
+                    code, {"code": code, "label": health.LABELS[code], "level": level, "reasons": [], "hint": None}
+                )
+                what = "initiative is" if n == 1 else "initiatives are"
+                chip["reasons"].append(f"KR “{kr['title']}”: {n} {what} {health.LABELS[code].lower()}")
     for chip in grouped.values():
         count = len(chip["reasons"])
         chips.append(

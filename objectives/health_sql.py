@@ -22,7 +22,9 @@ from objectives.assembly import Context
 from objectives.models import Cycle
 
 # Bit per code, in kr_signals' order (pace, watermelon / mismatch, task in disguise, stale, no work, unowned,
-# focus), so decoding a mask yields the codes in the order the full functions return them.
+# focus), so decoding a mask yields the codes in the order the full functions return them. The last two are the
+# signals of a KR's initiatives (health.initiative_signals), which an objective on the board inherits: KR_CODES_SQL
+# never sets them, INITIATIVE_CODES_SQL does.
 CODES = (
     "on_track",
     "at_risk",
@@ -34,6 +36,8 @@ CODES = (
     "no_work",
     "unowned",
     "focus",
+    "blocked",
+    "overdue",
 )
 BIT = {code: 1 << i for i, code in enumerate(CODES)}
 
@@ -75,6 +79,17 @@ KR_CODES_SQL = f"""(
     | CASE WHEN kr.initiatives_total > %(focus_initiatives)s THEN {BIT["focus"]} ELSE 0 END
 )"""
 
+# "blocked" / "overdue" when one of the KR's initiatives is: blocked is counted on the KR row (migration objectives
+# 0005); overdue depends on the org's today (`%(today)s`), so it looks at the due dates over the (org, kr) index.
+INITIATIVE_CODES_SQL = f"""(
+    CASE WHEN kr.initiatives_blocked > 0 THEN {BIT["blocked"]} ELSE 0 END
+    | CASE WHEN EXISTS (
+        SELECT 1 FROM initiatives_initiative ii
+        WHERE ii.organization_id = kr.organization_id AND ii.key_result_id = kr.id
+          AND ii.due_date < %(today)s AND ii.status NOT IN ('done', 'cancelled')
+      ) THEN {BIT["overdue"]} ELSE 0 END
+)"""  # noqa: S608 - built from constants; every value is a query parameter
+
 # Joins giving `cyc` (per objective's cycle), `pace` (per KR) and `slot` (per KR owner) to a query over `kr` joined
 # to `o` (objectives_objective).
 JOINS_SQL = """
@@ -115,6 +130,7 @@ def params(org: Organization, ctx: Context, cycles: dict[int, tuple]) -> dict:
         "watermelon_pace": t.watermelon_pace,
         "low_confidence": t.low_confidence,
         "focus_initiatives": t.focus_initiatives,
+        "today": ctx.today,
         "cycle_ids": list(cycles),
         "cycle_expected": [ctx.expected(start, end) for start, end in cycles.values()],
         "slot_keys": [_slot_key(tz, wd, hr) for tz, wd, hr in slots],
