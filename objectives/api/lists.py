@@ -102,7 +102,8 @@ LEFT JOIN accounts_user ku ON ku.id = km.user_id"""
 
 # The objectives list in one statement: the page's objectives (`page`: {ids} is the ORM's `SELECT id … ORDER BY …
 # LIMIT n`, and row_number() over it keeps its order) each joined to its KRs (none: one row with NULL KR columns).
-# {live} is the caller's visible, non-archived objectives over the unaliased table: the focus counts.
+# {live} is the caller's visible, non-archived objectives over the unaliased table: the focus counts. {visible} is
+# all the caller's visible objectives: a parent they can't see (a private one) is null, its id never shown.
 _PAGE_SQL = """
 WITH page AS MATERIALIZED (
     SELECT p.n, o.id, o.public_id::text, o.title, o.description, o.level, o.status, o.visibility, o.position,
@@ -110,10 +111,13 @@ WITH page AS MATERIALIZED (
            o.cycle_id, c.public_id::text AS cycle_public_id, c.name AS cycle_name, c.start_date, c.end_date,
            o.team_id, t.public_id::text AS team_public_id, t.name AS team_name,
            o.owner_id, m.public_id::text AS owner_public_id, u.name AS owner_name, u.email AS owner_email,
-           (SELECT po.public_id::text FROM objectives_objective po
-            WHERE po.organization_id = o.organization_id AND po.id = o.parent_objective_id) AS parent_objective,
+           (SELECT objectives_objective.public_id::text FROM objectives_objective
+            WHERE objectives_objective.organization_id = o.organization_id
+            AND objectives_objective.id = o.parent_objective_id AND {visible}) AS parent_objective,
            (SELECT pk.public_id::text FROM objectives_keyresult pk
-            WHERE pk.organization_id = o.organization_id AND pk.id = o.parent_key_result_id) AS parent_key_result,
+            JOIN objectives_objective ON objectives_objective.id = pk.objective_id
+            WHERE pk.organization_id = o.organization_id AND pk.id = o.parent_key_result_id AND {visible}
+           ) AS parent_key_result,
            CASE WHEN o.owner_id IS NULL THEN 0 ELSE (
                SELECT count(*) FROM objectives_objective WHERE {live}
                AND objectives_objective.cycle_id = o.cycle_id AND objectives_objective.owner_id = o.owner_id)
@@ -183,11 +187,20 @@ _N = len(_OBJECTIVE_COLUMNS)
 _RENDERER = ORJSONRenderer()
 
 
-def _fetch(ctx: assembly.Context, live: tuple[str, tuple], ids_sql: str, ids_params: tuple, extra: dict) -> list:
+def _fetch(
+    ctx: assembly.Context,
+    visible: tuple[str, tuple],
+    live: tuple[str, tuple],
+    ids_sql: str,
+    ids_params: tuple,
+    extra: dict,
+) -> list:
     """The page's objective rows as dicts, in page order; their KR rows (tuples) go to extra["key_results"]."""
-    live_sql, live_params = live
-    sql = _PAGE_SQL.format(live=live_sql, ids=ids_sql)
+    (visible_sql, visible_params), (live_sql, live_params) = visible, live
+    sql = _PAGE_SQL.format(visible=visible_sql, live=live_sql, ids=ids_sql)
     params = (
+        *visible_params,
+        *visible_params,
         *live_params,
         *live_params,
         *ids_params,
@@ -406,10 +419,11 @@ def objective_page(org: Organization, qs, visible_qs, ctx: assembly.Context | No
     """`qs` (visible objectives with the list's filters) as a RawPage for CursorPagination: a slice is a list of
     objective rows, read with their KRs in one query; `objectives_out` turns a page into API dicts."""
     ctx = ctx or assembly.Context.for_org(org)
+    visible = where_sql(visible_qs)
     live = where_sql(visible_qs.exclude(status=Objective.Status.ARCHIVED))
 
     def fetch(ids_sql: str, ids_params: tuple, extra: dict) -> list[dict]:
-        return _fetch(ctx, live, ids_sql, ids_params, extra)
+        return _fetch(ctx, visible, live, ids_sql, ids_params, extra)
 
     return RawPage(qs, fetch, {"ctx": ctx})
 

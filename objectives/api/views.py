@@ -217,6 +217,8 @@ class ObjectiveViewSet(FilterMixin, OrgScopedViewSet):
             kr_out["initiatives"] = items
             initiatives.extend(items)
         parent = d["parent"]
+        if parent is None:  # none, or one the caller can't see (private): its ids are not theirs to learn
+            out.update(parent_objective=None, parent_key_result=None)
         out.update(
             initiatives=initiatives,
             parent=(
