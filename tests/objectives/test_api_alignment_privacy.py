@@ -90,3 +90,24 @@ def test_the_map_page_does_not_show_a_hidden_parent(org, member, aligned, client
     assert page.status_code == 200
     text = page.content.decode()
     assert "Secret" not in text and str(aligned["kr"].public_id) not in text
+
+
+def test_the_alignment_pickers_of_a_members_own_objective_do_not_show_a_hidden_parent(
+    org, member, owner, cycle, client_for
+):
+    """An admin aligned the member's objective to the owner's private one: the member may edit the alignment, and
+    the pickers must not reveal what it currently points at."""
+    secret = ObjectiveFactory(cycle=cycle, owner=owner, visibility=Objective.Visibility.PRIVATE, title="Secret plan")
+    secret_kr = KeyResultFactory(objective=secret, title="Secret KR")
+    mine = ObjectiveFactory(cycle=cycle, owner=member, title="Mine", parent_key_result=secret_kr)
+    client = client_for(member)
+    base = f"/o/acme/objectives/{mine.public_id}/"
+    for path in (
+        base + "?edit=alignment",
+        base + "alignment/form/?form=align",
+        base + "alignment/form/?form=contribution",
+    ):
+        r = client.get(path)
+        assert r.status_code == 200, path
+        text = r.content.decode()
+        assert "Secret" not in text and str(secret_kr.public_id) not in text and str(secret.public_id) not in text
