@@ -3,7 +3,7 @@
 from datetime import date
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from accounts.models import Membership, Organization
 from objectives.models import Cycle
@@ -17,7 +17,44 @@ def _validate(cycle: Cycle) -> None:
         raise ValidationError({"parent": "Choose a year of this organization."})
     if cycle.parent_id and cycle.kind == Cycle.Kind.YEAR:
         raise ValidationError({"parent": "A year cannot sit inside another cycle."})
+    # The name's unique constraint, said about the name (full_clean would say "Cycle with this Organization and
+    # Name already exists." under __all__).
+    if Cycle.objects.for_org(cycle.organization).filter(name=cycle.name).exclude(pk=cycle.pk).exists():
+        raise ValidationError({"name": f'A cycle named "{cycle.name}" already exists.'})
     cycle.full_clean()
+    if cycle.pk:
+        _validate_children(cycle)
+
+
+def _save(cycle: Cycle) -> None:
+    try:
+        with transaction.atomic():
+            cycle.save()
+    except IntegrityError:  # a concurrent request took the name between _validate and here
+        raise ValidationError({"name": f'A cycle named "{cycle.name}" already exists.'}) from None
+
+
+def _validate_children(cycle: Cycle) -> None:
+    """The nesting rules seen from the container: a year keeps every cycle inside it within its dates, and stays
+    a year while it has any (the same rules cycle_create and Cycle.clean apply from the inside)."""
+    children = list(Cycle.objects.for_org(cycle.organization).filter(parent=cycle).order_by("start_date"))
+    if not children:
+        return
+    names = ", ".join(c.name for c in children[:3]) + (", …" if len(children) > 3 else "")
+    if cycle.kind != Cycle.Kind.YEAR:
+        raise ValidationError(
+            {"kind": f"{cycle.name} contains other cycles ({names}); move them out before changing its kind."}
+        )
+    early = [c for c in children if c.start_date < cycle.start_date]
+    if early:
+        raise ValidationError(
+            {"start_date": f"{early[0].name} starts on {early[0].start_date}; {cycle.name} must contain it."}
+        )
+    late = [c for c in children if c.end_date > cycle.end_date]
+    if late:
+        raise ValidationError(
+            {"end_date": f"{late[-1].name} ends on {late[-1].end_date}; {cycle.name} must contain it."}
+        )
 
 
 @transaction.atomic
@@ -44,7 +81,7 @@ def cycle_create(
         status=status,
     )
     _validate(cycle)
-    cycle.save()
+    _save(cycle)
     audit(org=org, actor=actor, verb="cycle.created", target=cycle, diff={"name": cycle.name, "kind": kind})
     return cycle
 
@@ -59,7 +96,7 @@ def cycle_update(*, org: Organization, actor: Membership, cycle: Cycle, **change
     if not diff:
         return cycle
     _validate(cycle)
-    cycle.save()
+    _save(cycle)
     audit(org=org, actor=actor, verb="cycle.updated", target=cycle, diff=diff)
     return cycle
 
