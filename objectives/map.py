@@ -214,7 +214,7 @@ def judge_objectives(index: MapIndex, objectives: list[tuple], rollup: dict[int,
         node = nodes[pk]
         node["team"] = team_ids.get(team_pk)
         node["owner"] = owner_id.get(owner)
-        node["progress"] = round(progress, 4)
+        node["progress"] = round(progress, 4) + 0.0  # + 0.0: never -0.0 (stored progress of 0 / a negative span)
         # Stale when nobody reported on any of its live KRs for a while: its colour is out of date too.
         node["status"] = "stale" if all_stale else _status_code(codes)
         node["signals"] = own
@@ -417,7 +417,7 @@ def key_result_nodes(index: MapIndex, rows: list[tuple], *, facts: bool = False)
             "kr_status": status,
             "owner": owner_id.get(owner),
             "confidence": confidence,
-            "progress": round(progress, 4),
+            "progress": round(progress, 4) + 0.0,  # never -0.0 (PostgreSQL's 0 / a negative span)
             "status": state,
             "signals": codes,
             "initiatives": initiatives,

@@ -44,7 +44,7 @@ def _f(value: Number) -> float | None:
 
 
 def _clamp(value: float) -> float:
-    return 0.0 if value < 0 else 1.0 if value > 1 else value
+    return 0.0 if value <= 0 else 1.0 if value > 1 else value  # <= : -0.0 becomes 0.0 (JSON showed "-0.0")
 
 
 def kr_progress(
