@@ -34,3 +34,21 @@
   document.addEventListener("DOMContentLoaded", function () { init(document); });
   document.addEventListener("htmx:load", function (e) { init(e.target.parentNode || document); });
 })();
+// Cycle board filters follow the URL. htmx's history restore (Back / Forward) puts back the board's HTML but not
+// the values of form controls (a snapshot is markup, and a chosen <option> or typed text is not), and the browser's
+// own form restore can do the same on a back-forward cache hit; so set each control from location.search.
+(function () {
+  function syncBoardFilters() {
+    var form = document.querySelector("form[data-board-filters]");
+    if (!form) return;
+    var params = new URLSearchParams(window.location.search);
+    Array.prototype.forEach.call(form.elements, function (el) {
+      if (!el.name || el.type === "submit" || el.type === "button") return;
+      var value = params.get(el.name) || "";
+      if (el.value !== value) el.value = value;
+    });
+  }
+  document.addEventListener("htmx:historyRestore", syncBoardFilters);
+  window.addEventListener("pageshow", syncBoardFilters);
+  window.addEventListener("popstate", function () { window.setTimeout(syncBoardFilters, 0); });
+})();
