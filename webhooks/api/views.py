@@ -125,13 +125,18 @@ class WebhookDeliveryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, O
         if self.action == "list":
             params = self.request.query_params
             if params.get("endpoint"):
+                # Like the other API filters: an id that is no endpoint of this organization is a 400 naming it.
                 try:
-                    qs = qs.filter(endpoint__public_id=uuid.UUID(params["endpoint"]))
-                except ValueError:
-                    raise ValidationError({"endpoint": "Not a valid id."}) from None
+                    endpoint = WebhookEndpoint.objects.for_org(self.request.organization).get(
+                        public_id=uuid.UUID(params["endpoint"])
+                    )
+                except (ValueError, WebhookEndpoint.DoesNotExist):
+                    raise ValidationError({"endpoint": ["No such endpoint in this organization."]}) from None
+                qs = qs.filter(endpoint=endpoint)
             if params.get("status"):
                 if params["status"] not in WebhookDelivery.Status.values:
-                    raise ValidationError({"status": "Not a valid status."})
+                    choices = ", ".join(WebhookDelivery.Status.values)
+                    raise ValidationError({"status": [f"Choose one of: {choices}."]})
                 qs = qs.filter(status=params["status"])
         return qs
 
