@@ -318,33 +318,35 @@ PACE_CODES = ("on_track", "at_risk", "off_track")
 
 
 def row_chips(objective: dict) -> list[dict]:
-    """Chips for an objective's row: its own signals, then its KRs' and their initiatives' signals grouped by code
-    (pace chips of the KRs are left out: the objective's progress bar and status chip already say that). Each keeps
-    its reason."""
-    chips = [
-        {"code": s.code, "label": s.label, "level": s.level, "reason": s.reason, "hint": s.hint}
-        for s in objective.get("signals", [])
-        if s.code not in PACE_CODES
-    ]
+    """Chips for an objective's row, one per label: its own signals, then its KRs' and their initiatives' signals
+    (pace chips of the KRs are left out: the objective's progress bar and status chip already say that). A chip
+    that several KRs share shows once, "×n", with every reason in its tooltip. The focus code names its rule on
+    the row (health.FOCUS_LABELS: too many objectives / KRs / initiatives), so its chips differ; the code stays."""
     grouped: dict[str, dict] = {}
+
+    def add(code: str, label: str, level: str, reason: str, hint: str | None) -> None:
+        chip = grouped.setdefault(label, {"code": code, "label": label, "level": level, "reasons": [], "hints": []})
+        chip["reasons"].append(reason)
+        if hint and hint not in chip["hints"]:
+            chip["hints"].append(hint)
+
+    focus_labels = health.FOCUS_LABELS
+    for s in objective.get("signals", []):
+        if s.code not in PACE_CODES:
+            add(s.code, focus_labels.get(s.rule, s.label), s.level, s.reason, s.hint)
     for kr in objective.get("key_results", []):
         for s in kr["signals"]:
-            if s.code in PACE_CODES:
-                continue
-            chip = grouped.setdefault(
-                s.code, {"code": s.code, "label": s.label, "level": s.level, "reasons": [], "hint": s.hint}
-            )
-            chip["reasons"].append(f"KR “{kr['title']}”: {s.reason}")
+            if s.code not in PACE_CODES:
+                add(s.code, focus_labels.get(s.rule, s.label), s.level, f"KR “{kr['title']}”: {s.reason}", s.hint)
         for code, level, n in (
             ("blocked", health.RED, kr.get("initiatives_blocked")),
             ("overdue", health.AMBER, kr.get("initiatives_overdue")),
         ):
-            if n:  # its initiatives' signals (health.initiative_signals), one chip per code like the KRs' own
-                chip = grouped.setdefault(
-                    code, {"code": code, "label": health.LABELS[code], "level": level, "reasons": [], "hint": None}
-                )
+            if n:  # its initiatives' signals (health.initiative_signals)
                 what = "initiative is" if n == 1 else "initiatives are"
-                chip["reasons"].append(f"KR “{kr['title']}”: {n} {what} {health.LABELS[code].lower()}")
+                label = health.LABELS[code]
+                add(code, label, level, f"KR “{kr['title']}”: {n} {what} {label.lower()}", None)
+    chips = []
     for chip in grouped.values():
         count = len(chip["reasons"])
         chips.append(
@@ -352,8 +354,8 @@ def row_chips(objective: dict) -> list[dict]:
                 "code": chip["code"],
                 "label": f"{chip['label']} ×{count}" if count > 1 else chip["label"],
                 "level": chip["level"],
-                "reason": " · ".join(chip.pop("reasons")),
-                "hint": chip["hint"],
+                "reason": " · ".join(chip["reasons"]),
+                "hint": " ".join(chip["hints"]) or None,
             }
         )
     return chips

@@ -29,6 +29,15 @@ LABELS = {
     "blocked": "Blocked",
 }
 SIGNAL_CODES = tuple(LABELS)
+# The focus code has a rule per thing there is too much of; a board row names it, so an objective whose owner has
+# too many objectives and whose KR has too many initiatives shows two different chips ("Too many | Too many" said
+# nothing). Only the words on screen: the code stays "focus" and the API's label "Too many".
+FOCUS_LABELS = {
+    "objectives_per_person": "Too many objectives",
+    "objectives_per_team": "Too many objectives",
+    "key_results_per_objective": "Too many KRs",
+    "initiatives_per_kr": "Too many initiatives",
+}
 
 # Activity verbs that betray a task written as a key result ("Launch onboarding v2").
 ACTIVITY_VERBS = frozenset(
