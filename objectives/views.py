@@ -27,7 +27,7 @@ from objectives.forms import (
     ObjectiveFilterForm,
     ObjectiveForm,
 )
-from objectives.models import Cycle, KeyResult
+from objectives.models import Cycle, KeyResult, Objective
 from objectives.permissions import can_create, can_edit_key_result, can_edit_objective
 from okrapp.forms import add_validation_errors
 from okrapp.tenancy import org_member_required
@@ -258,12 +258,25 @@ def _objective_form(request, org, data=None, **kwargs):
     return form
 
 
+def _new_objective_initial(org, membership) -> dict:
+    """Defaults of the new-objective form that can be submitted as they are: a team objective of the creator's team
+    when they are in exactly one, else a company objective for an admin and a personal one for anyone else (the
+    form's own default, team level with no team, was always an error)."""
+    teams = list(Team.objects.for_org(org).filter(members=membership).order_by()[:2])
+    if len(teams) == 1:
+        level, team = Objective.Level.TEAM, teams[0]
+    else:
+        level, team = (Objective.Level.COMPANY if membership.role >= Role.ADMIN else Objective.Level.PERSONAL), None
+    return {"owner": membership, "level": level, "team": team}
+
+
 @org_member_required(min_role=Role.MEMBER)
 def objective_create(request, cycle_id):
     org, membership = request.organization, request.membership
     cycle = selectors.cycle_get(org=org, public_id=cycle_id)
     _deny_unless(can_create(membership), "Viewers cannot create objectives.")
-    form = _objective_form(request, org, request.POST or None, initial={"owner": membership})
+    initial = _new_objective_initial(org, membership) if request.method != "POST" else {"owner": membership}
+    form = _objective_form(request, org, request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
             objective = services.objective_create(org=org, actor=membership, cycle=cycle, **form.cleaned_data)
