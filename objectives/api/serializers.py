@@ -250,8 +250,14 @@ class ParentOutSerializer(serializers.Serializer):
     key_result = TitleRefSerializer(allow_null=True)
 
 
+class KeyResultWithInitiativesSerializer(KeyResultOutSerializer):
+    """A KR inside an objective's detail: the list shape plus its initiatives."""
+
+    initiatives = InitiativeOutSerializer(many=True)
+
+
 class ObjectiveDetailOutSerializer(ObjectiveOutSerializer):
-    key_results = KeyResultOutSerializer(many=True)  # each with an "initiatives" list (see KeyResultDetail)
+    key_results = KeyResultWithInitiativesSerializer(many=True)
     initiatives = InitiativeOutSerializer(many=True, help_text="All initiatives under the objective's KRs.")
     parent = ParentOutSerializer(allow_null=True)
     children = TitleRefSerializer(many=True)
