@@ -195,8 +195,11 @@ def _close_scores(org: Organization, key_results: list[KeyResult]) -> dict[int, 
 def objective_close(
     *, org: Organization, actor: Membership, objective: Objective, retrospective: str | None = None
 ) -> Objective:
-    """Close the objective: each KR gets its 0.0–1.0 score and is closed; an optional retrospective is kept."""
+    """Close the objective: each KR gets its 0.0–1.0 score and is closed; an optional retrospective is kept.
+    An archived objective stays archived (closing would re-score its KRs and bring it back onto the boards)."""
     same_org(org, actor, objective)
+    if objective.status == Objective.Status.ARCHIVED:
+        raise ValidationError({"status": "This objective is archived; an archived objective can't be closed."})
     if retrospective is not None and len(retrospective) > LONG_TEXT_MAX:
         raise ValidationError({"retrospective": f"Keep the retrospective under {LONG_TEXT_MAX:,} characters."})
     key_results = list(objective.key_results.all())
