@@ -5,6 +5,8 @@ and build the API dicts directly (objectives/api/lists.py; no ModelSerializer on
 services; privacy comes from objectives.selectors.
 """
 
+from decimal import Decimal
+
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Q
 from drf_spectacular.types import OpenApiTypes
@@ -88,6 +90,29 @@ class FilterMixin:
         return Membership.objects.for_org(self.request.organization)
 
 
+def refuse_read_only(data, fields: dict) -> None:
+    """A PATCH/PUT that tries to change a read-only field is a 400 naming it with the way to do it, rather than a
+    200 that silently ignored it. `fields`: name → (stored value, normaliser, hint). Sending the stored value back
+    (a PUT of what GET answered) is fine."""
+    errors = {}
+    for name, (stored, normalise, hint) in fields.items():
+        if not hasattr(data, "get") or name not in data:
+            continue
+        try:
+            same = normalise(data.get(name)) == stored
+        except (TypeError, ValueError, ArithmeticError):
+            same = False
+        if not same:
+            errors[name] = [hint]
+    if errors:
+        raise ValidationError(errors)
+
+
+def _ref_id(value) -> str:
+    """An id as a script may send it: "uuid" or {"id": "uuid", …} (the shape GET answers)."""
+    return str(value["id"] if isinstance(value, dict) else value).lower()
+
+
 def _service(call, **kwargs):
     """Run a service; its Django ValidationError becomes a 400 with field names (okrapp.api.errors)."""
     return call(org=kwargs.pop("org"), actor=kwargs.pop("actor"), **kwargs)
@@ -123,6 +148,12 @@ class CycleViewSet(
         serializer.instance = services.cycle_create(
             org=self.request.organization, actor=self.request.membership, **serializer.validated_data
         )
+
+    def update(self, request, *args, **kwargs):
+        cycle = self.get_object()
+        hint = f"Read-only: use POST {request.path}/activate or {request.path}/close to change it."
+        refuse_read_only(request.data, {"status": (cycle.status, str, hint)})
+        return super().update(request, *args, **kwargs)
 
     def perform_update(self, serializer):
         serializer.instance = services.cycle_update(
@@ -278,6 +309,9 @@ class ObjectiveViewSet(FilterMixin, OrgScopedViewSet):
 
     def update(self, request, org_slug=None, public_id=None, partial=False):
         objective = self._editable()
+        path = request.path
+        hint = f"Read-only: use POST {path}/publish, {path}/close or {path}/archive to change it."
+        refuse_read_only(request.data, {"status": (objective.status, str, hint)})
         data = self._validated(request.data, partial=partial)
         services.objective_update(org=request.organization, actor=request.membership, objective=objective, **data)
         return self._detail(objective)
@@ -472,6 +506,21 @@ class KeyResultViewSet(FilterMixin, OrgScopedViewSet):
 
     def update(self, request, org_slug=None, public_id=None, partial=False):
         kr = self._editable()
+        refuse_read_only(
+            request.data,
+            {
+                "current": (
+                    kr.current,
+                    lambda v: Decimal(str(v)),
+                    f"Read-only: record a value with POST {request.path}/check-ins.",
+                ),
+                "objective": (
+                    str(kr.objective.public_id),
+                    _ref_id,
+                    "A key result doesn't move between objectives; create it under the other objective.",
+                ),
+            },
+        )
         body = s.KeyResultUpdateSerializer(data=request.data, partial=partial, context=self.get_serializer_context())
         body.is_valid(raise_exception=True)
         data = {k: v for k, v in body.validated_data.items() if not partial or k in body.initial_data}
