@@ -1,6 +1,11 @@
 """Presentation helpers for the OKR pages: one mapping from statuses to chip colours, used everywhere."""
 
+import zoneinfo
+from datetime import timedelta
+
 from django import template
+from django.utils import dateformat, timezone
+from django.utils.timesince import timesince
 
 from objectives.board import row_chips
 
@@ -41,6 +46,29 @@ def percent(value) -> int:
 def initials(membership) -> str:
     user = getattr(membership, "user", None)
     return user.initials if user is not None else "?"
+
+
+@register.filter
+def ago(value) -> str:
+    """'3 hours ago'; 'just now' under a minute, where timesince says '0 minutes'."""
+    if not value:
+        return ""
+    if timezone.now() - value < timedelta(minutes=1):
+        return "just now"
+    return f"{timesince(value)} ago"
+
+
+@register.filter
+def local_time(value, membership) -> str:
+    """An instant in the viewer's time zone (their own, else the org's), with the zone: '2026-05-13 14:02:11 CEST'.
+    The site runs in UTC, so a plain |date would show UTC."""
+    if not value:
+        return ""
+    try:
+        zone = zoneinfo.ZoneInfo(getattr(membership, "effective_timezone", None) or "UTC")
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        zone = zoneinfo.ZoneInfo("UTC")
+    return dateformat.format(value.astimezone(zone), "Y-m-d H:i:s T")
 
 
 @register.filter
