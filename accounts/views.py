@@ -1,5 +1,7 @@
 """Pages for organizations, people, teams, invitations, API tokens, audit and personal settings."""
 
+import re
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -299,7 +301,43 @@ def token_revoke(request, token_id):
 def audit(request):
     events = selectors.audit_event_list(org=request.organization)
     page = Paginator(events, 50).get_page(request.GET.get("page"))
+    for event in page:
+        event.diff_lines = audit_diff_lines(event.diff)
     return render(request, "accounts/audit.html", {"page": page})
+
+
+_DECIMAL = re.compile(r"-?\d+\.\d+")
+# Diff keys whose value is a list of things, never an [old, new] pair (objective.published, objective.deleted).
+_LIST_KEYS = frozenset({"key_results"})
+
+
+def _audit_value(value) -> str:
+    """One stored value as words: 2.0000 → 2, 1.2500 → 1.25, None → —."""
+    if value is None or value == "":
+        return "—"
+    text = str(value)
+    if isinstance(value, float | str) and _DECIMAL.fullmatch(text):
+        text = text.rstrip("0").rstrip(".")
+    return text
+
+
+def audit_diff_lines(diff) -> list[tuple[str, str]]:
+    """An audit event's diff as (field, text) pairs: [old, new] pairs read "old → new", other lists and dicts are
+    listed, numbers lose their trailing zeros (the page showed Python's ['2.0000', '1.0000'])."""
+    if not isinstance(diff, dict):
+        return [("", _audit_value(diff))] if diff else []
+    lines = []
+    for key, value in diff.items():
+        if isinstance(value, list) and len(value) == 2 and key not in _LIST_KEYS:
+            text = f"{_audit_value(value[0])} → {_audit_value(value[1])}"
+        elif isinstance(value, list):
+            text = ", ".join(_audit_value(v) for v in value) or "—"
+        elif isinstance(value, dict):
+            text = ", ".join(f"{k}: {_audit_value(v)}" for k, v in value.items()) or "—"
+        else:
+            text = _audit_value(value)
+        lines.append((str(key), text))
+    return lines
 
 
 @org_member_required

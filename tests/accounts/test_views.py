@@ -459,3 +459,17 @@ def test_login_is_refused_after_too_many_failures_even_with_the_right_password(c
     response = client.post(reverse("account_login"), {"login": member.user.email, "password": PASSWORD})
     assert response.status_code == 200 and b"Too many failed login attempts" in response.content
     assert "_auth_user_id" not in client.session
+
+
+def test_audit_page_shows_changes_as_old_to_new_with_plain_numbers(client_for, admin):
+    from accounts.audit import audit_record
+
+    org = admin.organization
+    audit_record(org=org, actor=admin.user, verb="checkin.created", diff={"value": ["2.0000", "1.0000"]})
+    audit_record(org=org, actor=admin.user, verb="key_result.updated", diff={"target": ["100.00", "12.50"]})
+    audit_record(org=org, actor=admin.user, verb="objective.published", diff={"key_results": ["NRR", "NPS"]})
+    audit_record(org=org, actor=admin.user, verb="objective.closed", diff={"scores": {"NRR": "0.70"}})
+    html = client_for(admin).get(url("audit", org)).content.decode()
+    assert "value: 2 → 1" in html and "target: 100 → 12.5" in html
+    assert "key_results: NRR, NPS" in html and "scores: NRR: 0.7" in html
+    assert "[" not in "".join(re.findall(r'data-testid="audit-diff">([^<]*)<', html))
