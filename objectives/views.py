@@ -340,7 +340,8 @@ def objective_edit(request, objective_id):
                 messages.success(request, "Objective saved.")
                 return redirect("objectives:objective_detail", org.slug, objective.public_id)
             objective = selectors.objective_get(org=org, membership=membership, public_id=objective_id)
-            return render(request, "objectives/_objective_header.html", _objective_context(request, objective))
+            context = _objective_context(request, objective)
+            return render(request, "objectives/_objective_header_response.html", context)
     status = 422 if form.errors else 200
     context = {"form": form, "objective": objective}
     if request.htmx:

@@ -887,3 +887,11 @@ def test_dashboard_query_count_does_not_grow(client_for, admin, cycle):
     small = _queries(client, path)
     _bulk_objectives(cycle, admin, 990)
     assert _queries(client, path) == small
+
+
+def test_in_place_edit_answers_with_the_new_tab_title(client_for, member, cycle):
+    objective = ObjectiveFactory(cycle=cycle, owner=member, title="Old name", level="company")
+    path = url("objectives:objective_edit", cycle.organization, objective.public_id)
+    data = {"title": "New <name>", "level": "company", "visibility": "organization", "owner": member.pk}
+    body = client_for(member).post(path, data, **HX).content.decode()
+    assert body.startswith("<title>New &lt;name&gt; · okrapp</title>") and 'id="objective-header"' in body
