@@ -1,6 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
+from drf_spectacular.views import SpectacularAPIView
 
 from accounts import views as accounts_views
 from checkins import nudge_views
@@ -27,7 +27,7 @@ urlpatterns = [
     path("api/v1/o/<slug:org_slug>/", include("okrapp.api.urls")),
     path("api/v1/o/<slug:org_slug>/", include("webhooks.api.urls")),  # api-webhook-endpoints/-deliveries
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/docs/", views.ApiDocsView.as_view(url_name="api-schema"), name="api-docs"),
     re_path(r"^api/(?P<path>.*)$", api_not_found),  # last: unknown API paths answer JSON, not an HTML page
 ]
 
