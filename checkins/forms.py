@@ -8,6 +8,7 @@ every widget through a template (~1 ms each) and a heavy owner's page has ~700 o
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import date
 from decimal import Decimal
 from html import escape as html_escape
 
@@ -134,7 +135,10 @@ def _row_errors(errors) -> str:
 class MyWeekRows:
     """Draws My week's rows for one organization (the URLs are reversed once, not once per row)."""
 
-    def __init__(self, org_slug: str):
+    def __init__(self, org_slug: str, today: date | None = None):
+        """`today`: the member's date, for the overdue chip of initiatives (none without it)."""
+        self._today = today
+
         def url(name: str) -> tuple[str, str]:
             head, _, tail = reverse(name, args=[org_slug, _PLACEHOLDER_ID]).partition(_PLACEHOLDER_ID)
             return escape(head), escape(tail)
@@ -230,6 +234,13 @@ class MyWeekRows:
         prefix = f"in-{uid}"
         css = "checkin-row card has-errors" if errors else "checkin-row card"
         due = f'<span class="muted">Due {date_format(initiative.due_date, "j M")}</span>' if initiative.due_date else ""
+        overdue = self._today and initiative.due_date and initiative.due_date < self._today
+        if overdue and initiative.status not in ("done", "cancelled"):  # health.initiative_signals' overdue
+            was_due = date_format(initiative.due_date, "d M Y")
+            due += (
+                f' <span class="chip chip-amber" data-signal="overdue" data-testid="overdue"'
+                f' title="Was due on {was_due} and is not done.">Overdue</span>'
+            )
         status = values.get("status", "")
         options = "".join(
             f'<option value="{value}"{" selected" if value == status else ""}>{label}</option>'

@@ -57,7 +57,7 @@ def my_week(request):
     """
     org, me = request.organization, request.membership
     week = selectors.my_week(org=org, membership=me)
-    draw = MyWeekRows(org.slug)
+    draw = MyWeekRows(org.slug, today=week.today)
     status = 200
     if request.method == "POST":
         if me.role < Role.MEMBER:
@@ -234,7 +234,7 @@ def my_week_initiative_save(request, initiative_id):
         else:
             messages.error(request, f"{initiative.title}: " + " ".join(_form_messages(form)))
         return redirect("checkins:my_week", org.slug)
-    draw = MyWeekRows(org.slug)
+    draw = MyWeekRows(org.slug, today=services.local_today(membership=me))
     if saved:
         return _row_response(request, draw.initiative_row(initiative, just_saved=True), status=200)
     return _row_response(request, draw.initiative_row(initiative, RowState.of_form(form)), status=422)

@@ -19,3 +19,9 @@
     if (invalid) invalid.focus();
   });
 })();
+// "Save all" is a plain form POST: when it comes back with errors (422), the first invalid field gets the focus, as
+// after a row's own Save.
+document.addEventListener("DOMContentLoaded", function () {
+  var invalid = document.querySelector("#my-week-form [aria-invalid=true]");
+  if (invalid) invalid.focus();
+});
