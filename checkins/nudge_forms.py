@@ -137,7 +137,7 @@ class CheckinSettingsForm(forms.Form):
 
 
 class TeamSlackForm(forms.Form):
-    team = forms.ModelChoiceField(queryset=None, label="Team")
+    team = forms.ModelChoiceField(queryset=None, label="Team", empty_label="— choose a team —")
     slack_webhook_url = forms.CharField(
         required=False, max_length=300, label="Team's Slack webhook URL", help_text="Blank removes it."
     )

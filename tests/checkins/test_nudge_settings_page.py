@@ -180,3 +180,9 @@ def test_test_nudge_is_enqueued_and_does_not_use_the_weekly_receipt(
     assert message.subject.startswith("[Test]") and "Admin's own KR" in message.body
     assert "/my-week/" in message.body
     assert CheckinNudge.objects.count() == 0
+
+
+def test_team_slack_picker_asks_to_choose_a_team(client_for, admin):
+    Team.objects.create(organization=admin.organization, name="Growth")
+    html = client_for(admin).get(url(admin.organization)).content.decode()
+    assert "— choose a team —" in html and "---------" not in html
