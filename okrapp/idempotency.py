@@ -5,8 +5,9 @@ A POST under /api/ carrying `Idempotency-Key: <up to 255 printable characters>` 
 successful (2xx) response is kept for 24 hours and replayed to a retry with the same key and the same body, marked
 `Idempotent-Replayed: true`; the same key with another body is then a 422 (the script has a bug). A retry that
 arrives while the first request is still running is a 409 (try again shortly). Errors are not kept: a request
-refused with a 4xx can be corrected and sent again with the same key, and one that failed with a 5xx runs again. Callers are told apart by their credentials (a hash of the Authorization
-header or the session cookie), so one caller's key never replays another's response.
+refused with a 4xx can be corrected and sent again with the same key, and one that failed with a 5xx runs again.
+Callers are told apart by their credentials (a hash of the Authorization header or the session cookie), so one
+caller's key never replays another's response.
 """
 
 from __future__ import annotations
