@@ -15,6 +15,13 @@ pytestmark = pytest.mark.django_db
 K = KeyResult.Kind
 
 
+def _create(objective, owner, **fields):
+    """Create a KR through the service, as `owner` and owned by them."""
+    return key_result_create(
+        org=objective.organization, actor=owner, objective=objective, owner=owner, **{"title": "KR", **fields}
+    )
+
+
 @pytest.fixture
 def objective(org, admin, cycle):
     return ObjectiveFactory(organization=org, cycle=cycle, owner=admin, status="active")
@@ -35,29 +42,19 @@ def objective(org, admin, cycle):
 )
 def test_a_milestones_current_is_a_whole_number_of_steps(org, admin, objective, steps, current, message):
     with pytest.raises(ValidationError) as exc:
-        key_result_create(
-            org=org,
-            actor=admin,
-            objective=objective,
+        _create(
+            objective,
+            admin,
             title="Ship",
             kind=K.MILESTONE,
             milestone_steps=steps,
             target=len(steps) or 1,
             current=current,
-            owner=admin,
         )
     assert exc.value.message_dict == {"current": [message]}
     assert not objective.key_results.exists()
-    kr = key_result_create(
-        org=org,
-        actor=admin,
-        objective=objective,
-        title="Ship",
-        kind=K.MILESTONE,
-        milestone_steps=steps,
-        target=len(steps) or 1,
-        current=1,
-        owner=admin,
+    kr = _create(
+        objective, admin, title="Ship", kind=K.MILESTONE, milestone_steps=steps, target=len(steps) or 1, current=1
     )
     assert kr.current == 1
 
@@ -98,28 +95,9 @@ def test_fewer_steps_cap_the_steps_done(org, admin, objective):
 
 def test_a_maintain_kr_starts_from_where_it_stands_today(org, admin, objective):
     with pytest.raises(ValidationError) as exc:
-        key_result_create(
-            org=org,
-            actor=admin,
-            objective=objective,
-            title="p95",
-            kind=K.MAINTAIN,
-            band_low=100,
-            band_high=300,
-            owner=admin,
-        )
+        _create(objective, admin, title="p95", kind=K.MAINTAIN, band_low=100, band_high=300)
     assert list(exc.value.message_dict) == ["baseline"]
-    kr = key_result_create(
-        org=org,
-        actor=admin,
-        objective=objective,
-        title="p95",
-        kind=K.MAINTAIN,
-        band_low=100,
-        band_high=300,
-        baseline=180,
-        owner=admin,
-    )
+    kr = _create(objective, admin, title="p95", kind=K.MAINTAIN, band_low=100, band_high=300, baseline=180)
     kr.refresh_from_db()
     assert kr.current == 180 and kr.progress == 1  # inside its band, not "0 ms (outside)" at 50%
 
